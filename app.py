@@ -1,0 +1,294 @@
+"""Portal ASN Digital: application factory, configuration, CLI commands and server."""
+
+import gzip
+import hashlib
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import demo
+import models
+from views import limiter, register_blueprints
+
+ROOT = Path(__file__).resolve().parent
+
+DEFAULTS = {
+    "HOST": "127.0.0.1",
+    "PORT": 5000,
+    "DATABASE_URL": "sqlite:///instance/portal.db",
+    "DEMO": False,
+    "MAIL_URL": "",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
+    "OTP_RATE_LIMIT": "60/minute",
+    "MAX_FAILED_LOGINS": 5,
+    "LOCKOUT_MINUTES": 15,
+    "PENDING_LOGIN_MINUTES": 10,
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_LIFETIME_HOURS": 8,
+    "TOTP_ISSUER": "Portal ASN Digital",
+    "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
+    "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
+    "PROXY_FIX": False,  # trust one proxy's X-Forwarded-* headers
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # also set per request when served over HTTPS
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+}
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Marks the cookie Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app):
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("ASN")
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    app.config["ARGON2_COST"] = tuple(app.config["ARGON2_COST"])
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.session_interface = SessionInterface()
+
+    models.open_database(app.config["DATABASE_URL"], ROOT)
+    app.before_request(_connect_db)
+    app.teardown_request(_close_db)
+    with models.db.connection_context():
+        models.create_tables()
+        if app.config["DEMO"]:
+            demo.seed()
+
+    Htmx(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Silakan masuk terlebih dahulu."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are server-side records instead
+    login_manager.user_loader(_load_user)
+    register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["asset"] = _asset_url
+    app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
+    app.after_request(_security_headers)
+    app.after_request(_compress)
+    return app
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def _instance_secret_key(folder: Path) -> str:
+    """Generated once, kept in the instance folder, so restarts keep sessions and the
+    encrypted TOTP secrets stay readable."""
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _connect_db():
+    models.db.connect(reuse_if_open=True)
+
+
+def _close_db(exc):
+    if not models.db.is_closed():
+        models.db.close()
+
+
+def _load_user(token):
+    from flask import current_app
+
+    cfg = current_app.config
+    record = models.SessionRecord.resume(
+        token, idle=timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+        lifetime=timedelta(hours=cfg["SESSION_LIFETIME_HOURS"]))
+    if record is None:
+        return None
+    account = record.account
+    account.current_session = record
+    return account
+
+
+_asset_hashes = {}
+
+
+def _asset_url(filename: str) -> str:
+    """A static URL with a content hash, so browsers may cache it for a year."""
+    if filename not in _asset_hashes:
+        data = (ROOT / "static" / filename).read_bytes()
+        _asset_hashes[filename] = hashlib.sha256(data).hexdigest()[:10]
+    return url_for("static", filename=filename, v=_asset_hashes[filename])
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("HX-Request")
+    return response
+
+
+COMPRESSIBLE = ("text/", "application/javascript", "image/svg+xml", "application/json")
+
+
+def _compress(response):
+    """gzip for text responses (static files included): the login page must stay small
+    on 3G. A few lines instead of a dependency."""
+    if (response.status_code < 200 or response.status_code in (204, 304)
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or "Content-Encoding" in response.headers
+            or not (response.mimetype or "").startswith(COMPRESSIBLE)):
+        return response
+    response.direct_passthrough = False
+    data = response.get_data()
+    if len(data) < 500:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    if response.headers.get("ETag"):
+        response.headers["ETag"] = response.headers["ETag"].rstrip('"') + '-gz"'
+    return response
+
+
+def _error_page(status: int, title: str, message: str):
+    if request.headers.get("HX-Request") == "true":
+        # Shown in the page's message area instead of replacing the form.
+        html = render_template("_alert.html", message=message, level="error")
+        return html, status, {"HX-Retarget": "#pesan", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", title=title, message=message), status
+
+
+def _register_error_handlers(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, "Sesi formulir berakhir",
+                           "Formulir ini sudah kedaluwarsa atau tidak sah. Muat ulang "
+                           "halaman lalu coba lagi.")
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return _error_page(400, "Permintaan tidak valid",
+                           "Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi.")
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return _error_page(403, "Akses ditolak", "Anda tidak berhak membuka halaman ini.")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _error_page(404, "Halaman tidak ditemukan",
+                           "Alamat yang Anda buka tidak ada. Periksa kembali alamatnya.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(exc):
+        return _error_page(405, "Cara akses tidak diizinkan",
+                           "Halaman ini tidak dapat dibuka dengan cara tersebut.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return _error_page(413, "Data terlalu besar", "Data yang dikirim terlalu besar.")
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return _error_page(429, "Terlalu banyak percobaan",
+                           "Terlalu banyak permintaan dari jaringan Anda. Tunggu sebentar "
+                           "(sekitar satu menit) lalu coba lagi.")
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return _error_page(500, "Terjadi gangguan",
+                           "Maaf, terjadi gangguan pada server. Coba lagi beberapa saat lagi.")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _register_cli(app):
+    @app.cli.command("init-db")
+    def init_db():
+        """Create the tables (safe to run again)."""
+        models.create_tables()
+        click.echo("Basis data siap.")
+
+    @app.cli.command("import-employees")
+    @click.argument("csv_file", type=click.File("rb"))
+    def import_employees(csv_file):
+        """Import or update employees from a CSV file."""
+        report = models.import_employees(csv_file.read())
+        click.echo(f"{report.created} pegawai baru, {report.updated} diperbarui, "
+                   f"{len(report.errors)} baris ditolak.")
+        for line, reason in report.errors:
+            click.echo(f"  baris {line}: {reason}", err=True)
+        if report.errors:
+            sys.exit(1)
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Create (or refresh) the demo employees."""
+        demo.seed()
+        click.echo("Data demo siap:")
+        for employee in demo.employees():
+            click.echo(f"  NIP {employee.nip}  NIK {employee.nik}  {employee.nama} ({employee.status})")
+
+    @app.cli.command("reset-demo")
+    def reset_demo():
+        """Put every demo account back to its first-login state."""
+        demo.reset()
+        click.echo("Semua akun demo kembali ke keadaan login pertama.")
+
+
+def main(argv):
+    import os
+
+    import waitress
+
+    if "--demo" in argv:
+        os.environ["ASN_DEMO"] = "true"
+        os.environ.setdefault("ASN_DATABASE_URL", "sqlite:///instance/demo.db")
+    app = create_app()
+    host, port = app.config["HOST"], int(app.config["PORT"])
+    print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
+          + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
+    waitress.serve(app, host=host, port=port, threads=8, ident="portal-asn")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,283 @@
+"""Small, pure helpers that are not models: the clock, NIP/NIK parsing, the password
+policy, password hashing, TOTP with replay protection, and secret encryption."""
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+
+# --------------------------------------------------------------------------- clock
+
+
+class Clock:
+    """The one source of "now" (naive UTC). Tests freeze and advance it; nothing else
+    in the code base reads the system time."""
+
+    def __init__(self):
+        self.frozen_at = None
+
+    def now(self) -> datetime:
+        if self.frozen_at is not None:
+            return self.frozen_at
+        return datetime.now(UTC).replace(tzinfo=None)
+
+    def today(self) -> date:
+        # Dates the employee sees (masa kerja) are in Western Indonesia Time.
+        return (self.now() + timedelta(hours=7)).date()
+
+    def freeze(self, at: datetime) -> None:
+        self.frozen_at = at
+
+    def advance(self, **delta) -> None:
+        self.frozen_at = self.now() + timedelta(**delta)
+
+    def unfreeze(self) -> None:
+        self.frozen_at = None
+
+
+clock = Clock()
+
+
+def now() -> datetime:
+    return clock.now()
+
+
+# --------------------------------------------------------------------------- NIP / NIK
+
+NIP_LENGTH_HINT = "NIP terdiri dari 18 digit angka, contoh: 199001012020011001."
+
+
+@dataclass(frozen=True)
+class Nip:
+    value: str
+    jenis_asn: str  # "PNS" or "PPPK"
+    birth_date: date
+
+
+class NipError(ValueError):
+    """The message is a precise hint for the person who typed the NIP."""
+
+
+def normalize_nip(raw: str) -> str:
+    """People type NIPs as "19900101 202001 1 001" or with dots and dashes."""
+    return re.sub(r"[\s.\-]", "", raw or "")
+
+
+def _parse_date(text: str, fmt: str):
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
+
+
+def parse_nip(raw: str) -> Nip:
+    """Normalise and check the structure of a PNS or PPPK NIP.
+
+    PNS:  YYYYMMDD (lahir) + YYYYMM (TMT CPNS) + gender (1/2) + 3-digit sequence.
+    PPPK: YYYYMMDD (lahir) + YYYY (tahun) + "21" + gender (1/2) + 3-digit sequence.
+    """
+    nip = normalize_nip(raw)
+    if not nip:
+        raise NipError("NIP wajib diisi. " + NIP_LENGTH_HINT)
+    if not nip.isascii() or not nip.isdigit():
+        raise NipError("NIP hanya berisi angka. " + NIP_LENGTH_HINT)
+    if len(nip) != 18:
+        raise NipError(f"NIP yang Anda ketik {len(nip)} digit. " + NIP_LENGTH_HINT)
+    birth = _parse_date(nip[:8], "%Y%m%d")
+    if birth is None or birth.year < 1940:
+        raise NipError(
+            "8 digit pertama NIP adalah tanggal lahir (tahun, bulan, tanggal), "
+            f"tetapi {nip[:8]} bukan tanggal yang benar. Periksa kembali NIP Anda."
+        )
+    year = int(nip[8:12])
+    if nip[12:14] == "21":
+        jenis = "PPPK"
+    elif 1 <= int(nip[12:14]) <= 12:
+        jenis = "PNS"
+    else:
+        raise NipError(
+            "Digit ke-9 sampai ke-14 NIP adalah tahun dan bulan pengangkatan "
+            f"(PNS) atau tahun diikuti 21 (PPPK), tetapi {nip[8:14]} tidak sesuai."
+        )
+    if not birth.year + 15 <= year <= 2100:
+        raise NipError(
+            f"Tahun pengangkatan pada NIP ({year}) tidak masuk akal untuk tanggal "
+            "lahir pada NIP. Periksa kembali NIP Anda."
+        )
+    if nip[14] not in "12":
+        raise NipError("Digit ke-15 NIP (jenis kelamin) harus 1 atau 2.")
+    if nip[15:] == "000":
+        raise NipError("Tiga digit terakhir NIP (nomor urut) tidak boleh 000.")
+    return Nip(nip, jenis, birth)
+
+
+def is_valid_nik(nik: str) -> bool:
+    return len(nik) == 16 and nik.isascii() and nik.isdigit() and nik[:2] != "00"
+
+
+# --------------------------------------------------------------------------- passwords
+
+PASSWORD_MIN_LENGTH = 8
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
+_LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e",
+                       "$": "s", "5": "s", "7": "t", "+": "t"})
+
+
+@cache
+def common_passwords() -> frozenset:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """True for a listed password and for the usual disguises of one:
+    "Password1!", "P@ssw0rd", "Dragon2024#"."""
+    words = common_passwords()
+    lowered = password.lower()
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered)
+    candidates = {lowered, core, lowered.translate(_LEET), core.translate(_LEET)}
+    candidates.add(re.sub(r"[\W\d_]+$", "", lowered.translate(_LEET)))
+    return any(len(c) >= 4 and c in words for c in candidates)
+
+
+def password_problems(password, confirm=None, *, nip="", nik="", birth_date=None):
+    """Every unmet rule, in Bahasa Indonesia; an empty list means the password is good."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"Minimal {PASSWORD_MIN_LENGTH} karakter.")
+    if not re.search(r"[A-Z]", password):
+        problems.append("Harus ada huruf besar (A–Z).")
+    if not re.search(r"[a-z]", password):
+        problems.append("Harus ada huruf kecil (a–z).")
+    if not re.search(r"[0-9]", password):
+        problems.append("Harus ada angka (0–9).")
+    if not re.search(r"[^A-Za-z0-9]", password):
+        problems.append("Harus ada simbol, misalnya ! @ # atau *.")
+    if password and is_common_password(password):
+        problems.append("Kata sandi ini terlalu umum dan mudah ditebak.")
+    digits = re.sub(r"\D", "", password)
+    if nip and (nip in digits or nip[:8] in digits):
+        problems.append("Tidak boleh memuat NIP Anda.")
+    if nik and nik in digits:
+        problems.append("Tidak boleh memuat NIK Anda.")
+    if birth_date and any(f in digits for f in _birth_date_forms(birth_date)):
+        problems.append("Tidak boleh memuat tanggal lahir Anda.")
+    if confirm is not None and confirm != password:
+        problems.append("Konfirmasi kata sandi tidak sama.")
+    return problems
+
+
+def _birth_date_forms(d: date):
+    return {d.strftime("%Y%m%d"), d.strftime("%d%m%Y"), d.strftime("%d%m%y")}
+
+
+@cache
+def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)  # argon2id
+
+
+def hash_password(password: str, cost=(3, 65536)) -> str:
+    return _hasher(*cost).hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str, cost=(3, 65536)) -> bool:
+    """Always runs one argon2 verification, so that an unknown NIP or an account on
+    its default password takes as long as a real check."""
+    hasher = _hasher(*cost)
+    try:
+        return hasher.verify(stored_hash or _dummy_hash(cost), password) and bool(stored_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash(cost) -> str:
+    return _hasher(*cost).hash(secrets.token_urlsafe(16))
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def hash_token(token: str) -> str:
+    """Tokens (session ids, later reset links) are stored hashed; a database copy
+    does not give working cookies."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- TOTP
+
+TOTP_PERIOD = 30
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+
+
+def group_secret(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def totp_uri(secret: str, account_name: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=account_name, issuer_name=issuer)
+
+
+def qr_svg(data: str) -> str:
+    return segno.make(data, error="m").svg_inline(scale=4, border=4, dark="#000",
+                                                  title="Kode QR autentikator")
+
+
+def normalize_otp(raw: str) -> str:
+    return re.sub(r"\s", "", raw or "")
+
+
+def totp_match_step(secret: str, code: str, at: datetime, steps_back: int = 1):
+    """The time step (counter) at which `code` is valid, looking at the current step
+    and `steps_back` earlier ones; None when it matches none."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(at.replace(tzinfo=UTC).timestamp()) // TOTP_PERIOD
+    for step in range(current, current - steps_back - 1, -1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+# --------------------------------------------------------------------------- encryption at rest
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = hashlib.sha256(b"portal-asn/totp/" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(plaintext: str, secret_key: str) -> str:
+    return _fernet(secret_key).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(ciphertext: str, secret_key: str) -> str:
+    try:
+        return _fernet(secret_key).decrypt(ciphertext.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("secret cannot be decrypted with this SECRET_KEY") from exc
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only a path on this site: never //host, \\host or a scheme."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target

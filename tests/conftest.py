@@ -1,0 +1,59 @@
+"""Fixtures: a fresh app on a temporary SQLite database, a frozen clock, employees."""
+
+from datetime import datetime
+
+import pytest
+
+import app as app_module
+import models
+from security import clock as the_clock
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "ARGON2_COST": (1, 64),  # argon2id still; cheap so the suite stays fast
+    "RATELIMIT_ENABLED": False,
+}
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    def make(**config):
+        return app_module.create_app({**TEST_CONFIG,
+                                      "DATABASE_URL": f"sqlite:///{tmp_path}/portal.db", **config})
+    yield make
+    if not models.db.is_closed():
+        models.db.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """A database connection for a test that reads or writes models directly."""
+    with models.db.connection_context():
+        yield models.db
+
+
+@pytest.fixture
+def clock():
+    the_clock.freeze(datetime(2026, 11, 23, 2, 0, 0))
+    yield the_clock
+    the_clock.unfreeze()
+
+
+@pytest.fixture
+def employee(app):
+    from tests.helpers import make_employee
+
+    with models.db.connection_context():
+        return make_employee()

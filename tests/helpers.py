@@ -1,0 +1,73 @@
+"""Steps of the sign-in journey for the Flask test client, done the way a user would.
+The OTP is computed here with pyotp from the secret in the page's otpauth:// link,
+independently of the server's code."""
+
+import re
+from datetime import UTC, date
+from html import unescape
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
+
+import models
+from security import clock
+
+NIP = "199001012020011001"
+NIK = "3273010101900001"
+PASSWORD = "Kopi!Pagi2026"
+
+
+def make_employee(**overrides) -> models.Employee:
+    data = dict(nip=NIP, nik=NIK, nama="Budi Santoso", email="budi@example.go.id",
+                telepon="081234567890", jenis_asn="PNS", status="aktif",
+                instansi="Pemerintah Kota Bandung", unit_kerja="Diskominfo",
+                jabatan="Pranata Komputer Ahli Pertama", pangkat="Penata Muda", golongan="III/a",
+                tmt_cpns=date(2020, 1, 1), tmt_pangkat=date(2021, 4, 1))
+    data.update(overrides)
+    return models.Employee.create(**data)
+
+
+def otpauth_uri(html: str) -> str:
+    match = re.search(r'href="(otpauth://totp/[^"]+)"', html)
+    assert match, "the enrollment page has an open-in-app otpauth:// link"
+    return unescape(match.group(1))
+
+
+def secret_from(html: str) -> str:
+    return parse_qs(urlparse(otpauth_uri(html)).query)["secret"][0]
+
+
+def code(secret: str, seconds_offset: int = 0) -> str:
+    """The code an authenticator app shows now (the portal's clock is naive UTC)."""
+    return pyotp.TOTP(secret).at(clock.now().replace(tzinfo=UTC).timestamp() + seconds_offset)
+
+
+def login(client, nip=NIP, password=NIK, **headers):
+    return client.post("/login", data={"nip": nip, "password": password}, headers=headers)
+
+
+def change_password(client, new=PASSWORD, confirm=None):
+    return client.post("/password/new", data={"new_password": new,
+                                              "confirm_password": new if confirm is None else confirm})
+
+
+def enroll(client, device_name="HP pribadi") -> str:
+    """Open the enrollment page, read the secret from it, confirm with a fresh code."""
+    page = client.get("/mfa/setup")
+    assert page.status_code == 200
+    secret = secret_from(page.get_data(as_text=True))
+    response = client.post("/mfa/setup", data={"device_name": device_name, "otp": code(secret)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return secret
+
+
+def first_login(client, nip=NIP, nik=NIK) -> str:
+    """Default password -> new password -> MFA enrollment -> dashboard. Returns the secret."""
+    assert login(client, nip, nik).location == "/password/new"
+    assert change_password(client).location == "/mfa/setup"
+    return enroll(client)
+
+
+def next_step(clk):
+    """Move the frozen clock to the next 30-second TOTP step (a used code can't be reused)."""
+    clk.advance(seconds=30)

@@ -1,0 +1,113 @@
+"""Blueprints, and the small plumbing every view shares: page-or-fragment rendering,
+redirects that work with and without htmx, the pending (half-signed-in) login, and
+audit records with the client's address."""
+
+from datetime import datetime, timedelta
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import login_user
+from htmx_flask import make_response
+from jinja2_fragments.flask import render_block
+
+import models
+from security import now
+
+limiter = Limiter(key_func=get_remote_address)
+
+
+def register_blueprints(app):
+    from views import auth, dashboard, mfa
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(mfa.bp, url_prefix="/mfa")
+    app.register_blueprint(dashboard.bp)
+
+
+def respond(template: str, block: str, status: int = 200, **context):
+    """The whole page for a normal request; only `block` for a targeted htmx request
+    (a boosted request wants the whole page)."""
+    if request.htmx and not request.htmx.boosted:
+        return render_block(template, block, **context), status
+    return render_template(template, **context), status
+
+
+def go(endpoint: str, **values):
+    """Redirect after a successful POST: 303 for a plain form, HX-Redirect for htmx."""
+    url = url_for(endpoint, **values)
+    if request.htmx:
+        return make_response(redirect=url)
+    return redirect(url, code=303)
+
+
+def client():
+    return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string or ""}
+
+
+def audit(event: str, *, account=None, nip="", detail=""):
+    if account is not None and not nip:
+        nip = account.employee.nip
+    models.AuditEvent.record(event, nip=nip, account=account, detail=detail, **client())
+
+
+# --------------------------------------------------------------------------- pending login
+
+STAGE_ENDPOINTS = {"password": "auth.password_new", "mfa_setup": "mfa.setup", "otp": "auth.otp"}
+
+
+def next_stage(account) -> str:
+    if account.must_change_password:
+        return "password"
+    if not account.has_mfa:
+        return "mfa_setup"
+    return "otp"
+
+
+def fresh_session():
+    """A cleared session (no fixation across a privilege change) that keeps the
+    messages still to be shown."""
+    flashes = session.get("_flashes")
+    session.clear()
+    if flashes:
+        session["_flashes"] = flashes
+
+
+def pending_expired():
+    flash("Waktu masuk habis atau sesi berakhir. Silakan masuk lagi dari awal.", "info")
+    return go("auth.login")
+
+
+def start_pending(account, stage: str, next_url=None):
+    """After the password: the session holds only who is signing in, the step, an
+    expiry and where to go afterwards. Nobody is logged in yet."""
+    fresh_session()
+    minutes = current_app.config["PENDING_LOGIN_MINUTES"]
+    session["pending"] = {"account": account.id, "stage": stage, "next": next_url,
+                          "until": (now() + timedelta(minutes=minutes)).isoformat()}
+    return go(STAGE_ENDPOINTS[stage])
+
+
+def pending_account(stage: str):
+    """The account in the middle of signing in at `stage`, or None."""
+    pending = session.get("pending")
+    if not pending or pending.get("stage") != stage:
+        return None
+    if datetime.fromisoformat(pending["until"]) < now():
+        session.pop("pending", None)
+        return None
+    return models.Account.get_or_none(models.Account.id == pending["account"])
+
+
+def finish_login(account, method: str):
+    """The second factor is done: a fresh session, a server-side record, logged in."""
+    account.register_success()
+    next_url = session.get("pending", {}).get("next")
+    fresh_session()
+    record = models.SessionRecord.start(account, **client())
+    account.current_session = record
+    login_user(account)
+    audit("login.ok", account=account, detail=method)
+    if next_url:
+        return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)
+    return go("dashboard.index")
