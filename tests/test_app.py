@@ -1,0 +1,112 @@
+"""Application plumbing: headers, compression, static caching, errors, config, CLI."""
+
+import gzip
+import re
+
+import models
+from tests.helpers import NIK, NIP, login
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_no_inline_script_or_style_in_pages(client, employee):
+    pages = [client.get("/login").get_data(as_text=True)]
+    login(client)
+    pages.append(client.get("/password/new").get_data(as_text=True))
+    for page in pages:
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+        assert " style=" not in page and " onclick=" not in page
+
+
+def test_pages_are_gzipped(client):
+    plain = client.get("/login")
+    zipped = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+
+
+def test_static_files_fingerprinted_cached_and_gzipped(client):
+    page = client.get("/login").get_data(as_text=True)
+    src = re.search(r'<script src="(/static/vendor/htmx-2\.0\.\d+\.min\.js\?v=[0-9a-f]{10})"', page).group(1)
+    response = client.get(src, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert len(response.data) < 20_000
+
+
+def test_vendored_htmx_is_pinned_with_licence(app):
+    from pathlib import Path
+
+    vendor = Path(app.root_path) / "static" / "vendor"
+    assert [p.name for p in vendor.glob("htmx-*.min.js")] == ["htmx-2.0.11.min.js"]
+    assert "Zero-Clause BSD" in (vendor / "htmx-LICENSE.txt").read_text()
+
+
+def test_not_found_in_indonesian(client):
+    response = client.get("/tidak-ada")
+    assert response.status_code == 404 and "Halaman tidak ditemukan" in response.get_data(as_text=True)
+
+
+def test_config_from_environment(monkeypatch, tmp_path):
+    import app as app_module
+
+    monkeypatch.setenv("ASN_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    monkeypatch.setenv("ASN_LOCKOUT_MINUTES", "20")
+    monkeypatch.setenv("ASN_SECRET_KEY", "from-env")
+    app = app_module.create_app({"TESTING": True})
+    assert app.config["LOCKOUT_MINUTES"] == 20 and app.config["SECRET_KEY"] == "from-env"
+    assert (tmp_path / "env.db").exists()
+
+
+def test_sqlite_runs_in_wal_mode(db):
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_demo_mode_banner_and_accounts(make_app):
+    page = make_app(DEMO=True).test_client().get("/login").get_data(as_text=True)
+    assert "MODE DEMO / PELATIHAN" in page
+    assert "199001012020011001" in page and "3273010101900001" in page
+    assert "PPPK" in page and "pensiun" in page
+
+
+def test_demo_employee_can_sign_in_with_nik(make_app):
+    client = make_app(DEMO=True).test_client()
+    assert login(client, "199505102023212004", "5171015005950004").location == "/password/new"
+
+
+def test_cli_import_employees(app, tmp_path):
+    path = tmp_path / "pegawai.csv"
+    path.write_text(",".join(models.CSV_HEADER) + "\n"
+                    f"{NIP},{NIK},Budi,,,PNS,aktif,Pemkot,Unit,Jabatan,Penata Muda,III/a,2020-01-01,\n"
+                    "123,456,Salah,,,PNS,aktif,,,,,,2020-01-01,\n")
+    result = app.test_cli_runner().invoke(args=["import-employees", str(path)])
+    assert "1 pegawai baru, 0 diperbarui, 1 baris ditolak" in result.output
+    assert "baris 3" in result.output and result.exit_code == 1
+    with models.db.connection_context():
+        assert models.Employee.by_nip(NIP).nama == "Budi"
+
+
+def test_cli_seed_and_reset_demo(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0 and "199001012020011001" in result.output
+    client = app.test_client()
+    login(client, "199001012020011001", "3273010101900001")
+    client.post("/password/new", data={"new_password": "Kopi!Pagi2026", "confirm_password": "Kopi!Pagi2026"})
+    assert runner.invoke(args=["reset-demo"]).exit_code == 0
+    client.post("/logout")
+    assert login(client, "199001012020011001", "3273010101900001").location == "/password/new"
+
+
+def test_cli_init_db(app):
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0

@@ -1,0 +1,330 @@
+"""The sign-in journey through Flask's test client: full pages, htmx fragments,
+lockout, inactive employees, the half-signed-in state, CSRF, logout."""
+
+import re
+
+import pytest
+
+import models
+from tests.helpers import (
+    NIK,
+    NIP,
+    PASSWORD,
+    change_password,
+    code,
+    enroll,
+    first_login,
+    login,
+    make_employee,
+)
+
+GENERIC = "NIP atau kata sandi salah"
+
+
+@pytest.fixture
+def enrolled(client, employee, clock):
+    """An employee who finished the first login; signed out; returns the TOTP secret."""
+    secret = first_login(client)
+    client.post("/logout")
+    clock.advance(seconds=30)
+    return secret
+
+
+def audit_events(nip=NIP):
+    with models.db.connection_context():
+        return [e.event for e in models.AuditEvent.for_nip(nip)][::-1]
+
+
+def test_login_page(client, employee):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="id">' in page
+    assert 'name="nip"' in page and 'autocomplete="username"' in page and 'inputmode="numeric"' in page
+    assert 'name="password"' in page and 'autocomplete="current-password"' in page
+    assert 'name="csrf_token"' in page
+    assert "MODE DEMO" not in page
+
+
+def test_first_login_journey(client, employee, clock):
+    response = login(client, "19900101 202001 1 001", NIK)
+    assert response.status_code == 303 and response.location == "/password/new"
+    assert "kata sandi awal (NIK)" in client.get("/password/new").get_data(as_text=True)
+    assert change_password(client).location == "/mfa/setup"
+    enroll(client)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Budi Santoso" in page and NIP in page and "Keluar" in page
+    assert "6 tahun 10 bulan" in page  # TMT CPNS 2020-01-01, today 2026-11-23
+    assert "III/a" in page and "Diskominfo" in page and "Pemerintah Kota Bandung" in page
+    assert audit_events() == ["login.password_ok", "password.changed", "mfa.enrolled", "login.ok"]
+
+
+def test_no_password_hash_before_first_change(client, employee):
+    login(client)
+    with models.db.connection_context():
+        assert models.Account.get().password_hash is None
+    change_password(client)
+    with models.db.connection_context():
+        assert models.Account.get().password_hash.startswith("$argon2id$")
+
+
+def test_later_login_asks_password_then_otp(client, enrolled):
+    response = login(client, NIP, PASSWORD)
+    assert response.location == "/login/otp"
+    assert client.get("/dashboard").status_code == 302  # not yet
+    response = client.post("/login/otp", data={"otp": code(enrolled)})
+    assert response.status_code == 303 and response.location == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_nik_no_longer_works_after_change(client, enrolled):
+    assert GENERIC in login(client, NIP, NIK).get_data(as_text=True)
+
+
+def test_wrong_password_and_unknown_nip_get_the_same_message(client, employee):
+    wrong = login(client, NIP, "Salah!123")
+    unknown = login(client, "198507152010012002", "Salah!123")
+    assert wrong.status_code == unknown.status_code == 422
+    for response in (wrong, unknown):
+        assert GENERIC in response.get_data(as_text=True)
+    assert audit_events("198507152010012002") == ["login.failed"]
+
+
+def test_malformed_nip_hint_before_lookup(client):
+    response = login(client, "1990 0101", "x")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "NIP terdiri dari 18 digit angka" in page
+    assert 'aria-describedby="nip-error' in page and 'aria-invalid="true"' in page
+
+
+def test_empty_password(client, employee):
+    response = login(client, NIP, "")
+    assert response.status_code == 422 and "Kata sandi wajib diisi" in response.get_data(as_text=True)
+
+
+def test_htmx_error_returns_only_the_form(client, employee):
+    response = login(client, NIP, "Salah!123", **{"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert body.startswith('<form id="login-form"') and "<html" not in body
+    assert GENERIC in body
+    assert len(response.data) < 5 * 1024
+
+
+def test_htmx_success_redirects_with_header(client, employee):
+    response = login(client, NIP, NIK, **{"HX-Request": "true"})
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/password/new"
+
+
+def test_inactive_employee_refused_only_after_right_password(client, app):
+    with models.db.connection_context():
+        make_employee(status="pensiun")
+    wrong = login(client, NIP, "Salah!123").get_data(as_text=True)
+    assert GENERIC in wrong and "tidak aktif" not in wrong
+    right = login(client, NIP, NIK)
+    page = right.get_data(as_text=True)
+    assert right.status_code == 403
+    assert "Status kepegawaian tidak aktif" in page and "admin kepegawaian" in page
+    assert client.get("/password/new").location == "/login"
+    assert audit_events()[-1] == "login.inactive"
+
+
+def test_lockout_after_five_wrong_passwords_and_expiry(client, employee, clock):
+    for _ in range(4):
+        assert login(client, NIP, "Salah!123").status_code == 422
+    fifth = login(client, NIP, "Salah!123")
+    assert fifth.status_code == 423
+    assert "terkunci" in fifth.get_data(as_text=True) and "15 menit" in fifth.get_data(as_text=True)
+    # Even the right password is refused while locked, with the minutes left.
+    clock.advance(minutes=5)
+    locked = login(client, NIP, NIK)
+    assert locked.status_code == 423 and "10 menit" in locked.get_data(as_text=True)
+    clock.advance(minutes=10, seconds=1)
+    assert login(client, NIP, NIK).location == "/password/new"
+    assert "account.locked" in audit_events() and "login.locked" in audit_events()
+
+
+def test_lockout_is_configurable(make_app, clock):
+    app = make_app(MAX_FAILED_LOGINS=2, LOCKOUT_MINUTES=30)
+    with models.db.connection_context():
+        make_employee()
+    client = app.test_client()
+    login(client, NIP, "Salah!123")
+    response = login(client, NIP, "Salah!123")
+    assert response.status_code == 423 and "30 menit" in response.get_data(as_text=True)
+
+
+def test_lockout_holds_across_restarts(make_app, employee, client, clock):
+    for _ in range(5):
+        login(client, NIP, "Salah!123")
+    other_worker = make_app().test_client()
+    assert other_worker.post("/login", data={"nip": NIP, "password": NIK}).status_code == 423
+
+
+def test_wrong_otps_count_toward_lockout(client, enrolled, clock):
+    login(client, NIP, PASSWORD)
+    for _ in range(4):
+        response = client.post("/login/otp", data={"otp": "000000"})
+        assert response.status_code == 422
+        assert "Kode OTP salah" in response.get_data(as_text=True)
+    fifth = client.post("/login/otp", data={"otp": "000000"})
+    assert fifth.status_code == 423 and "terkunci" in fifth.get_data(as_text=True)
+    # The right code no longer helps until the lock ends.
+    assert client.post("/login/otp", data={"otp": code(enrolled)}).status_code == 423
+    assert audit_events().count("otp.failed") == 5
+
+
+def test_success_resets_the_counter(client, enrolled, clock):
+    for _ in range(4):
+        login(client, NIP, "Salah!123")
+    login(client, NIP, PASSWORD)
+    client.post("/login/otp", data={"otp": code(enrolled)})
+    client.post("/logout")
+    for _ in range(4):
+        assert login(client, NIP, "Salah!123").status_code == 422
+
+
+def test_password_step_alone_does_not_reset_the_counter(client, enrolled, clock):
+    # Otherwise someone with the password could guess OTPs forever.
+    for _ in range(4):
+        login(client, NIP, PASSWORD)
+        client.post("/login/otp", data={"otp": "000000"})
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": "000000"}).status_code == 423
+
+
+def test_otp_replay_refused(client, enrolled, clock):
+    login(client, NIP, PASSWORD)
+    used = code(enrolled)
+    assert client.post("/login/otp", data={"otp": used}).location == "/dashboard"
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    response = client.post("/login/otp", data={"otp": used})
+    assert response.status_code == 422 and "sudah pernah dipakai" in response.get_data(as_text=True)
+    assert "otp.replayed" in audit_events()
+
+
+def test_previous_step_code_accepted(client, enrolled, clock):
+    clock.advance(seconds=30)  # the step before is not the one used at enrollment
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": code(enrolled, -30)}).location == "/dashboard"
+
+
+def test_code_from_two_steps_ago_refused(client, enrolled, clock):
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": code(enrolled, -60)}).status_code == 422
+
+
+def test_malformed_otp_does_not_count(client, enrolled):
+    login(client, NIP, PASSWORD)
+    for _ in range(6):
+        response = client.post("/login/otp", data={"otp": "12ab"})
+        assert response.status_code == 422 and "6 digit" in response.get_data(as_text=True)
+    assert client.post("/login/otp", data={"otp": code(enrolled)}).location == "/dashboard"
+
+
+def test_otp_with_spaces_accepted(client, enrolled):
+    login(client, NIP, PASSWORD)
+    typed = code(enrolled)
+    assert client.post("/login/otp", data={"otp": f"{typed[:3]} {typed[3:]}"}).location == "/dashboard"
+
+
+@pytest.mark.parametrize("url", ["/dashboard"])
+def test_half_authenticated_cannot_reach_dashboard(client, enrolled, url):
+    login(client, NIP, PASSWORD)  # password done, OTP not
+    response = client.get(url)
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_half_authenticated_at_password_stage_cannot_skip_steps(client, employee):
+    login(client)
+    assert client.get("/dashboard").status_code == 302
+    assert client.get("/mfa/setup").status_code == 303
+    assert client.get("/login/otp").status_code == 303
+
+
+def test_pending_login_expires(client, enrolled, clock):
+    login(client, NIP, PASSWORD)
+    clock.advance(minutes=11)
+    response = client.post("/login/otp", data={"otp": code(enrolled)})
+    assert response.location == "/login"
+    assert "Waktu masuk habis" in client.get("/login").get_data(as_text=True)
+
+
+def test_anonymous_redirected_to_login_with_next(client, enrolled):
+    response = client.get("/dashboard")
+    assert response.location == "/login?next=%2Fdashboard"
+    page = client.get(response.location).get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/dashboard">' in page
+    client.post("/login", data={"nip": NIP, "password": PASSWORD, "next": "//evil.example"})
+    assert client.post("/login/otp", data={"otp": code(enrolled)}).location == "/dashboard"
+
+
+def test_forced_password_change_lists_every_unmet_rule(client, employee):
+    login(client)
+    response = change_password(client, "abc", "abd")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    items = re.findall(r"<li>([^<]+)</li>", page.split('id="password-problems"')[1].split("</ul>")[0])
+    assert len(items) == 5
+    assert "Minimal 8 karakter." in items and "Konfirmasi kata sandi tidak sama." in items
+
+
+@pytest.mark.parametrize("password, rule", [
+    ("Password1!", "terlalu umum"), (f"Aa!{NIP}", "NIP"), (f"Aa!{NIK}", "NIK"),
+    ("Aa!01011990", "tanggal lahir")])
+def test_forced_password_change_personal_and_common(client, employee, password, rule):
+    login(client)
+    assert rule in change_password(client, password).get_data(as_text=True)
+
+
+def test_logout_is_post_and_ends_the_server_session(client, enrolled):
+    login(client, NIP, PASSWORD)
+    client.post("/login/otp", data={"otp": code(enrolled)})
+    assert client.get("/logout").status_code == 405
+    cookie = client.get_cookie("session").value
+    response = client.post("/logout")
+    assert response.location == "/login"
+    with models.db.connection_context():
+        assert not models.SessionRecord.select().exists()
+    # A copy of the old cookie no longer works.
+    client.set_cookie("session", cookie)
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_session_cookie_flags(client, employee):
+    response = login(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = client.post("/login", data={"nip": NIP, "password": NIK}, base_url="https://localhost")
+    assert "Secure" in secure.headers["Set-Cookie"]
+
+
+def test_session_is_new_after_second_factor(client, enrolled):
+    login(client, NIP, PASSWORD)
+    before = client.get_cookie("session").value
+    client.post("/login/otp", data={"otp": code(enrolled)})
+    assert client.get_cookie("session").value != before
+    with models.db.connection_context():
+        assert models.SessionRecord.select().count() == 1
+
+
+def test_csrf_required(make_app, employee):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post("/login", data={"nip": NIP, "password": NIK})
+    assert response.status_code == 400 and "kedaluwarsa atau tidak sah" in response.get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"nip": NIP, "password": NIK, "csrf_token": token})
+    assert response.location == "/password/new"
+
+
+def test_rate_limit_per_ip(make_app, employee):
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3/minute").test_client()
+    statuses = [login(client, NIP, "Salah!123").status_code for _ in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    assert "Terlalu banyak" in login(client).get_data(as_text=True)
+
+
+def test_default_rate_limit_allows_an_office_behind_one_address(app):
+    limit = app.config["LOGIN_RATE_LIMIT"]
+    assert int(limit.split("/")[0]) >= 30 and limit.endswith("minute")

@@ -1,0 +1,98 @@
+"""MFA enrollment: the QR code, manual key and link, the same secret across errors."""
+
+import logging
+import re
+from html import unescape
+
+import pyotp
+
+import models
+from tests.helpers import NIK, NIP, PASSWORD, change_password, code, login, otpauth_uri, secret_from
+
+
+def start_enrollment(client):
+    login(client, NIP, NIK)
+    change_password(client)
+    return client.get("/mfa/setup")
+
+
+def test_enrollment_page_offers_qr_key_link_and_device_name(client, employee):
+    page = start_enrollment(client).get_data(as_text=True)
+    uri = otpauth_uri(page)
+    parsed = pyotp.parse_uri(uri)
+    assert uri.startswith(f"otpauth://totp/Portal%20ASN%20Digital:{NIP}?")
+    assert parsed.issuer == "Portal ASN Digital" and parsed.digits == 6 and parsed.interval == 30
+    assert len(parsed.secret) == 32
+    assert re.search(r'<figure class="qr" id="qr-code"><svg', page)  # inline: no image request
+    grouped = re.search(r'<code id="secret-key">([A-Z2-7 ]+)</code>', page).group(1)
+    assert grouped.replace(" ", "") == parsed.secret and len(grouped.split()) == 8
+    assert 'name="device_name"' in page and 'autocomplete="one-time-code"' in page
+
+
+def test_same_secret_on_refresh_and_after_wrong_code(client, employee, clock):
+    first = secret_from(start_enrollment(client).get_data(as_text=True))
+    assert secret_from(client.get("/mfa/setup").get_data(as_text=True)) == first
+    wrong = client.post("/mfa/setup", data={"device_name": "HP", "otp": "000000"})
+    assert wrong.status_code == 422
+    assert "Kode tidak cocok" in wrong.get_data(as_text=True)
+    assert secret_from(client.get("/mfa/setup").get_data(as_text=True)) == first
+    assert client.post("/mfa/setup", data={"device_name": "HP", "otp": code(first)}).location == "/dashboard"
+
+
+def test_wrong_code_htmx_returns_only_the_form(client, employee):
+    start_enrollment(client)
+    response = client.post("/mfa/setup", data={"device_name": "HP", "otp": "000000"},
+                           headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and body.startswith('<form id="setup-form"')
+    assert "<svg" not in body  # the QR is not sent again
+    assert len(response.data) < 5 * 1024
+
+
+def test_device_name_and_code_format_checked(client, employee):
+    start_enrollment(client)
+    response = client.post("/mfa/setup", data={"device_name": "  ", "otp": "12"})
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "Isi nama perangkat" in page and "6 digit" in page
+    long_name = client.post("/mfa/setup", data={"device_name": "x" * 41, "otp": "123456"})
+    assert "paling banyak 40 karakter" in long_name.get_data(as_text=True)
+
+
+def test_confirmed_authenticator_is_stored_encrypted_with_its_name(client, employee, clock):
+    secret = secret_from(start_enrollment(client).get_data(as_text=True))
+    client.post("/mfa/setup", data={"device_name": "HP  Samsung   pribadi", "otp": code(secret)})
+    with models.db.connection_context():
+        authenticator = models.Authenticator.get()
+        assert authenticator.name == "HP Samsung pribadi"
+        assert authenticator.confirmed_at == clock.now()
+        assert secret not in authenticator.secret_encrypted
+        assert authenticator.secret("test-secret-key") == secret
+
+
+def test_enrollment_code_cannot_be_reused_for_login(client, employee, clock):
+    secret = secret_from(start_enrollment(client).get_data(as_text=True))
+    used = code(secret)
+    client.post("/mfa/setup", data={"device_name": "HP", "otp": used})
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": used}).status_code == 422
+
+
+def test_secret_never_logged_or_audited(client, employee, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = secret_from(start_enrollment(client).get_data(as_text=True))
+    client.post("/mfa/setup", data={"device_name": "HP", "otp": "000000"})
+    client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret)})
+    assert secret not in caplog.text
+    with models.db.connection_context():
+        for event in models.AuditEvent.select():
+            assert secret not in f"{event.detail}{event.event}"
+
+
+def test_account_with_mfa_goes_to_otp_not_enrollment(client, employee, clock):
+    secret = secret_from(start_enrollment(client).get_data(as_text=True))
+    client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret)})
+    client.post("/logout")
+    assert login(client, NIP, PASSWORD).location == "/login/otp"
+    assert client.get("/mfa/setup").location == "/login"

@@ -1,0 +1,148 @@
+"""Domain rules on the models: CSV import, masa kerja, lockout, TOTP replay."""
+
+from datetime import UTC, date, timedelta
+
+import pyotp
+import pytest
+
+import models
+from tests.helpers import NIP, make_employee
+
+HEADER = ",".join(models.CSV_HEADER)
+ROW_BUDI = ("199001012020011001,3273010101900001,Budi Santoso,budi@example.go.id,0812-3456-7890,"
+            "PNS,aktif,Pemkot Bandung,Diskominfo,Pranata Komputer,Penata Muda,III/a,2020-01-01,2021-04-01")
+ROW_AYU = ("199505102023212004,5171015005950004,Ayu Lestari,,,PPPK,aktif,Pemprov Bali,SMAN 1,"
+           "Guru Ahli Pertama,,IX,2023-03-01,")
+
+
+def csv_bytes(*rows, header=HEADER):
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_import_creates_employees(db):
+    report = models.import_employees(csv_bytes(ROW_BUDI, ROW_AYU))
+    assert (report.created, report.updated, report.errors) == (2, 0, [])
+    budi = models.Employee.by_nip("199001012020011001")
+    assert budi.nama == "Budi Santoso" and budi.telepon == "081234567890"
+    assert budi.tmt_cpns == date(2020, 1, 1)
+    assert models.Employee.by_nip("199505102023212004").tmt_pangkat is None
+
+
+def test_reimport_updates_by_nip(db):
+    models.import_employees(csv_bytes(ROW_BUDI))
+    report = models.import_employees(csv_bytes(ROW_BUDI.replace("Penata Muda,III/a", "Penata,III/c")))
+    assert (report.created, report.updated) == (0, 1)
+    assert models.Employee.select().count() == 1
+    assert models.Employee.by_nip("199001012020011001").golongan == "III/c"
+
+
+def test_bad_rows_reported_with_line_and_reason_good_rows_kept(db):
+    report = models.import_employees(csv_bytes(
+        ROW_BUDI,
+        ROW_AYU.replace("199505102023212004", "19950510202321200"),     # line 3: 17 digits
+        ROW_AYU.replace("5171015005950004", "51710150059500"),          # line 4: short NIK
+        ROW_AYU.replace(",PPPK,", ",PNS,"),                             # line 5: jenis vs NIP
+        ROW_AYU.replace("2023-03-01", "01/03/2023"),                    # line 6: date format
+        ROW_AYU.replace(",aktif,", ",cuti panjang,"),                   # line 7: status
+        ROW_BUDI.replace("Budi Santoso", "Budi Lain"),                  # line 8: duplicate NIP
+    ))
+    assert report.created == 1
+    lines = dict(report.errors)
+    assert set(lines) == {3, 4, 5, 6, 7, 8}
+    assert "18 digit" in lines[3]
+    assert "NIK" in lines[4]
+    assert "tidak cocok dengan NIP" in lines[5]
+    assert "TTTT-BB-HH" in lines[6]
+    assert "status" in lines[7]
+    assert "baris 2" in lines[8]
+    assert models.Employee.by_nip("199001012020011001").nama == "Budi Santoso"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "kosong"),
+    (b"nip,nama\n1,2\n", "header tidak lengkap"),
+    ("nip,nik\nSitì\n".encode("latin-1"), "UTF-8"),
+])
+def test_unusable_file_changes_nothing(db, data, reason):
+    report = models.import_employees(data)
+    assert report.imported == 0 and reason in report.errors[0][1]
+    assert models.Employee.select().count() == 0
+
+
+def test_header_with_bom_and_capitals_accepted(db):
+    report = models.import_employees(b"\xef\xbb\xbf" + csv_bytes(ROW_BUDI, header=HEADER.upper()))
+    assert report.created == 1 and not report.errors
+
+
+@pytest.mark.parametrize("tmt, today, expected", [
+    (date(2020, 1, 1), date(2026, 11, 23), (6, 10)),
+    (date(2020, 1, 31), date(2020, 2, 29), (0, 1)),   # month end in a leap year
+    (date(2020, 1, 31), date(2020, 2, 28), (0, 0)),   # not yet the month end
+    (date(2019, 3, 31), date(2019, 4, 30), (0, 1)),
+    (date(2020, 2, 29), date(2021, 2, 28), (1, 0)),   # leap-day TMT
+    (date(2020, 3, 15), date(2021, 3, 14), (0, 11)),
+    (date(2020, 3, 15), date(2020, 3, 15), (0, 0)),
+])
+def test_masa_kerja(tmt, today, expected):
+    assert models.Employee(tmt_cpns=tmt).masa_kerja(today) == expected
+
+
+def test_masa_kerja_without_or_future_tmt():
+    assert models.Employee(tmt_cpns=None).masa_kerja(date(2026, 1, 1)) is None
+    assert models.Employee(tmt_cpns=date(2027, 1, 1)).masa_kerja(date(2026, 1, 1)) is None
+
+
+def test_lockout_after_five_failures_and_expiry(db, clock):
+    account = models.Account.for_employee(make_employee())
+    assert [account.register_failure(5, 15) for _ in range(5)] == [False] * 4 + [True]
+    assert account.lock_minutes_left() == 15
+    clock.advance(minutes=14, seconds=1)
+    assert account.lock_minutes_left() == 1
+    clock.advance(minutes=1)
+    assert account.lock_minutes_left() == 0
+    # The state is in the database, not in this object.
+    assert models.Account.get_by_id(account.id).failed_count == 0
+
+
+def test_success_resets_counter(db):
+    account = models.Account.for_employee(make_employee())
+    for _ in range(4):
+        account.register_failure(5, 15)
+    account.register_success()
+    assert not account.register_failure(5, 15)
+    assert models.Account.get_by_id(account.id).failed_count == 1
+
+
+def test_pending_authenticator_keeps_its_secret(db):
+    account = models.Account.for_employee(make_employee())
+    first = models.Authenticator.pending_for(account, "k")
+    again = models.Authenticator.pending_for(account, "k")
+    assert first.id == again.id and first.secret("k") == again.secret("k")
+    assert first.secret("k") not in first.secret_encrypted
+
+
+def test_code_used_once(db, clock):
+    account = models.Account.for_employee(make_employee())
+    authenticator = models.Authenticator.pending_for(account, "k")
+    code = pyotp.TOTP(authenticator.secret("k")).at(clock.now().replace(tzinfo=UTC))
+    assert authenticator.use_code(code, "k") == "ok"
+    assert authenticator.use_code(code, "k") == "replayed"
+    clock.advance(seconds=30)  # still inside the one-step-back window, still refused
+    assert authenticator.use_code(code, "k") == "replayed"
+    assert authenticator.use_code("000000" if code != "000000" else "111111", "k") == "wrong"
+
+
+def test_session_record_idle_and_lifetime(db, clock):
+    account = models.Account.for_employee(make_employee())
+    record = models.SessionRecord.start(account, "127.0.0.1", "test")
+    idle, life = timedelta(minutes=30), timedelta(hours=8)
+    assert models.SessionRecord.resume(record.token, idle, life).id == record.id
+    assert record.token_hash != record.token
+    clock.advance(minutes=31)
+    assert models.SessionRecord.resume(record.token, idle, life) is None
+    assert not models.SessionRecord.select().exists()
+
+
+def test_audit_event_by_nip(db):
+    models.AuditEvent.record("login.failed", nip=NIP, detail="kata sandi salah")
+    assert [e.event for e in models.AuditEvent.for_nip(NIP)] == ["login.failed"]

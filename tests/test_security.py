@@ -1,0 +1,190 @@
+"""Pure rules: NIP parsing, the password policy, hashing, TOTP window and replay."""
+
+from datetime import UTC, date, datetime
+
+import pyotp
+import pytest
+
+import security
+
+# --------------------------------------------------------------------------- NIP
+
+
+@pytest.mark.parametrize("typed", [
+    "199001012020011001",
+    "19900101 202001 1 001",
+    "19900101.202001.1.001",
+    "19900101-202001-1-001",
+    " 1990 0101 2020 0110 01 ",
+])
+def test_nip_normalised_before_checking(typed):
+    assert security.parse_nip(typed).value == "199001012020011001"
+
+
+def test_pns_nip_structure():
+    nip = security.parse_nip("198507152010012002")
+    assert nip.jenis_asn == "PNS"
+    assert nip.birth_date == date(1985, 7, 15)
+
+
+def test_pppk_nip_structure():
+    nip = security.parse_nip("199505102023212004")
+    assert nip.jenis_asn == "PPPK"
+    assert nip.birth_date == date(1995, 5, 10)
+
+
+@pytest.mark.parametrize("typed, hint", [
+    ("", "wajib diisi"),
+    ("19900101202001100", "17 digit"),
+    ("1990010120200110011", "19 digit"),
+    ("19900101202001100A", "hanya berisi angka"),
+    ("１９９００１０１２０２００１１００１", "hanya berisi angka"),  # full-width digits
+    ("199013012020011001", "tanggal lahir"),   # month 13
+    ("199002302020011001", "tanggal lahir"),   # 30 February
+    ("199001012020131001", "tahun dan bulan pengangkatan"),  # month 13, not PPPK
+    ("199001012020001001", "tahun dan bulan pengangkatan"),  # month 00
+    ("199001011995011001", "tidak masuk akal"),  # appointed at five
+    ("199001012020013001", "jenis kelamin"),
+    ("199001012020011000", "nomor urut"),
+    ("199001012023213001", "jenis kelamin"),    # PPPK with gender 3
+])
+def test_malformed_nip_gets_precise_hint(typed, hint):
+    with pytest.raises(security.NipError) as exc:
+        security.parse_nip(typed)
+    assert hint in str(exc.value)
+
+
+def test_length_hint_names_eighteen_digits():
+    with pytest.raises(security.NipError, match="NIP terdiri dari 18 digit angka"):
+        security.parse_nip("12345")
+
+
+@pytest.mark.parametrize("nik, ok", [
+    ("3273010101900001", True), ("327301010190000", False), ("32730101019000011", False),
+    ("3273O10101900001", False), ("0073010101900001", False)])
+def test_nik(nik, ok):
+    assert security.is_valid_nik(nik) is ok
+
+
+# --------------------------------------------------------------------------- password policy
+
+PERSONAL = dict(nip="199001012020011001", nik="3273010101900001", birth_date=date(1990, 1, 1))
+
+
+def test_good_password_has_no_problems():
+    assert security.password_problems("Kopi!Pagi2026", "Kopi!Pagi2026", **PERSONAL) == []
+
+
+@pytest.mark.parametrize("password, problem", [
+    ("Ab1!xyz", "Minimal 8 karakter"),
+    ("kopi!pagi2026", "huruf besar"),
+    ("KOPI!PAGI2026", "huruf kecil"),
+    ("Kopi!PagiSore", "angka"),
+    ("KopiPagi2026", "simbol"),
+    ("Password1!", "terlalu umum"),
+    ("P@ssw0rd", "terlalu umum"),
+    ("Dragon2024#", "terlalu umum"),
+    ("Bismillah1!", "terlalu umum"),
+    ("Xx!199001012020011001", "NIP"),
+    ("Nip!19900101x", "NIP"),
+    ("Ktp!3273010101900001", "NIK"),
+    ("Lahir!01011990", "tanggal lahir"),
+    ("Lahir!010190x", "tanggal lahir"),
+])
+def test_each_rule(password, problem):
+    problems = security.password_problems(password, password, **PERSONAL)
+    assert any(problem in p for p in problems), problems
+
+
+def test_confirmation_must_match():
+    assert security.password_problems("Kopi!Pagi2026", "Kopi!Pagi2025") == [
+        "Konfirmasi kata sandi tidak sama."]
+
+
+def test_every_unmet_rule_is_listed():
+    problems = security.password_problems("abc", "abd")
+    assert len(problems) == 5  # length, upper, digit, symbol, confirmation
+
+
+def test_blocklist_has_ten_thousand_common_passwords():
+    words = security.common_passwords()
+    assert len(words) >= 10_000
+    assert {"123456", "password", "qwerty", "iloveyou", "bismillah"} <= words
+
+
+def test_argon2id_hash_and_verify():
+    hashed = security.hash_password("Kopi!Pagi2026", (1, 64))
+    assert hashed.startswith("$argon2id$")
+    assert security.verify_password(hashed, "Kopi!Pagi2026", (1, 64))
+    assert not security.verify_password(hashed, "kopi!pagi2026", (1, 64))
+    assert not security.verify_password(None, "anything", (1, 64))
+    assert not security.verify_password("not-a-hash", "anything", (1, 64))
+
+
+# --------------------------------------------------------------------------- TOTP
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+AT = datetime(2026, 11, 23, 2, 0, 15)  # naive UTC, 15 s into a step
+
+
+def _code(at, offset=0):
+    return pyotp.TOTP(SECRET).at(at.replace(tzinfo=UTC).timestamp() + offset)
+
+
+def test_current_step_accepted():
+    step = security.totp_match_step(SECRET, _code(AT), AT)
+    assert step == int(AT.replace(tzinfo=UTC).timestamp()) // 30
+
+
+def test_one_step_back_accepted():
+    assert security.totp_match_step(SECRET, _code(AT, -30), AT) is not None
+
+
+@pytest.mark.parametrize("offset", [-60, 30, 90])
+def test_other_steps_refused(offset):
+    assert security.totp_match_step(SECRET, _code(AT, offset), AT) is None
+
+
+@pytest.mark.parametrize("junk", ["", "12345", "1234567", "abcdef", "١٢٣٤٥٦"])
+def test_malformed_codes_refused(junk):
+    assert security.totp_match_step(SECRET, junk, AT) is None
+
+
+def test_provisioning_uri_is_standard():
+    uri = security.totp_uri(SECRET, "199001012020011001", "Portal ASN Digital")
+    assert uri.startswith("otpauth://totp/Portal%20ASN%20Digital:199001012020011001?")
+    parsed = pyotp.parse_uri(uri)
+    assert parsed.secret == SECRET and parsed.digits == 6 and parsed.interval == 30
+    assert parsed.issuer == "Portal ASN Digital"
+
+
+def test_secret_grouped_for_typing():
+    assert security.group_secret("ABCDEFGHIJKL") == "ABCD EFGH IJKL"
+
+
+def test_qr_is_inline_svg():
+    svg = security.qr_svg("otpauth://totp/x?secret=" + SECRET)
+    assert svg.startswith("<svg") and "<title>" in svg
+
+
+def test_secret_encryption_round_trip():
+    token = security.encrypt(SECRET, "key-one")
+    assert SECRET not in token
+    assert security.decrypt(token, "key-one") == SECRET
+    with pytest.raises(ValueError):
+        security.decrypt(token, "key-two")
+
+
+@pytest.mark.parametrize("target, safe", [
+    ("/dashboard", "/dashboard"), ("//evil.example", None), ("/\\evil.example", None),
+    ("https://evil.example/", None), ("dashboard", None), ("/a\\b", None), (None, None)])
+def test_next_url_never_leaves_the_site(target, safe):
+    assert security.safe_next_url(target) == safe
+
+
+def test_clock_freeze_and_advance():
+    clock = security.Clock()
+    clock.freeze(datetime(2026, 1, 31, 20, 0))
+    clock.advance(minutes=15)
+    assert clock.now() == datetime(2026, 1, 31, 20, 15)
+    assert clock.today() == date(2026, 2, 1)  # 03:15 WIB
