@@ -4,6 +4,8 @@ import gzip
 import hashlib
 import secrets
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
+import mail
 import models
 from views import limiter, register_blueprints
 
@@ -26,7 +29,10 @@ DEFAULTS = {
     "PORT": 5000,
     "DATABASE_URL": "sqlite:///instance/portal.db",
     "DEMO": False,
-    "MAIL_URL": "",
+    "MAIL_URL": "",  # smtp://user:pass@host:587?starttls=1; empty: messages stay in the outbox
+    "MAIL_FROM": "Portal ASN Digital <no-reply@portal-asn.local>",
+    "SMS_SENDER": "",  # "module:function" for an SMS gateway; empty: the outbox
+    "MAIL_SYNC": False,  # send in the request thread (command line, scripts)
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
@@ -260,6 +266,11 @@ def _register_cli(app):
         if report.errors:
             sys.exit(1)
 
+    @app.cli.command("send-mail")
+    def send_mail():
+        """Retry the messages whose next attempt is due (for cron)."""
+        click.echo(f"{mail.deliver_due(app)} pesan terkirim.")
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Create (or refresh) the demo employees."""
@@ -287,7 +298,15 @@ def main(argv):
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
+    if app.config["MAIL_URL"] or app.config["SMS_SENDER"]:
+        threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
     waitress.serve(app, host=host, port=port, threads=8, ident="portal-asn")
+
+
+def _retry_mail_forever(app, interval=60):
+    while True:
+        time.sleep(interval)
+        mail.deliver_due(app)
 
 
 if __name__ == "__main__":

@@ -399,6 +399,55 @@ class SessionRecord(BaseModel):
         return record
 
 
+# --------------------------------------------------------------------------- messages
+
+
+class Message(BaseModel):
+    """Outgoing e-mail or SMS. With no mail server configured (and for SMS with no
+    gateway) messages stay here with status "outbox"; otherwise "pending" until sent,
+    retried with back-off, "failed" after MAX_ATTEMPTS."""
+
+    MAX_ATTEMPTS = 8
+
+    channel = CharField(default="email")  # email | sms
+    recipient = CharField()
+    subject = CharField(default="")
+    body = TextField()
+    html = TextField(default="")
+    status = CharField(default="pending", index=True)  # pending|sending|sent|failed|outbox
+    attempts = IntegerField(default=0)
+    last_error = CharField(default="")
+    nip = CharField(default="", index=True)
+    created_at = DateTimeField(default=now)
+    next_attempt_at = DateTimeField(default=now)
+    sent_at = DateTimeField(null=True)
+
+    @classmethod
+    def due(cls):
+        return cls.select().where((cls.status == "pending") & (cls.next_attempt_at <= now()))
+
+    def claim(self) -> bool:
+        """Only one process or thread sends a given message."""
+        return bool(Message.update(status="sending").where(
+            (Message.id == self.id) & (Message.status == "pending")).execute())
+
+    def mark_sent(self) -> None:
+        Message.update(status="sent", sent_at=now(), attempts=Message.attempts + 1,
+                       last_error="").where(Message.id == self.id).execute()
+
+    def mark_failed(self, error: str) -> None:
+        attempts = self.attempts + 1
+        status = "failed" if attempts >= self.MAX_ATTEMPTS else "pending"
+        delay = timedelta(minutes=min(2 ** attempts, 120))
+        Message.update(status=status, attempts=attempts, last_error=error[:255],
+                       next_attempt_at=now() + delay).where(Message.id == self.id).execute()
+
+    @classmethod
+    def outbox(cls, channel=None):
+        query = cls.select().order_by(cls.id.desc())
+        return query.where(cls.channel == channel) if channel else query
+
+
 # --------------------------------------------------------------------------- audit
 
 
@@ -423,7 +472,7 @@ class AuditEvent(BaseModel):
         return cls.select().where(cls.nip == nip).order_by(cls.id.desc())
 
 
-ALL_MODELS = [Employee, Account, Authenticator, SessionRecord, AuditEvent]
+ALL_MODELS = [Employee, Account, Authenticator, SessionRecord, Message, AuditEvent]
 
 
 def count_employees() -> int:

@@ -1,0 +1,117 @@
+"""Outgoing messages. E-mail goes out by SMTP when ASN_MAIL_URL is set
+(smtp://user:pass@host:587?starttls=1, or smtps://…:465); without it, messages stay in
+the outbox table. SMS always passes through the outbox; a pilot with a gateway plugs a
+sender in with ASN_SMS_SENDER="module:function" (called with recipient and text).
+
+Sending happens in a short background thread per message, so a slow mail server never
+slows a page (nor tells, by its delay, whether a NIP and e-mail matched). Failures are
+logged and retried with back-off by `flask --app app send-mail` or the server's retry loop.
+"""
+
+import html
+import importlib
+import logging
+import re
+import smtplib
+import ssl
+import threading
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import parse_qs, unquote, urlparse
+
+from flask import current_app, render_template
+
+import models
+
+log = logging.getLogger(__name__)
+
+
+def send_email(recipient: str, subject: str, template: str, *, nip="", **context):
+    """Render templates/mail/<template>.txt and queue it; the HTML part is derived from it."""
+    body = render_template(f"mail/{template}.txt", **context).strip() + "\n"
+    message = models.Message.create(
+        channel="email", recipient=recipient, subject=subject, body=body, html=text_to_html(body),
+        nip=nip, status="pending" if current_app.config["MAIL_URL"] else "outbox")
+    _dispatch(message)
+    return message
+
+
+def send_sms(recipient: str, text: str, *, nip=""):
+    has_gateway = bool(current_app.config.get("SMS_SENDER"))
+    message = models.Message.create(channel="sms", recipient=recipient, body=text, nip=nip,
+                                    status="pending" if has_gateway else "outbox")
+    _dispatch(message)
+    return message
+
+
+def _dispatch(message):
+    if message.status != "pending":
+        return
+    app = current_app._get_current_object()
+    if app.config.get("MAIL_SYNC"):  # for the command line and scripts
+        deliver(app, message.id)
+    else:
+        threading.Thread(target=deliver, args=(app, message.id), daemon=True).start()
+
+
+def deliver(app, message_id: int) -> bool:
+    with app.app_context(), models.db.connection_context():
+        message = models.Message.get_or_none(models.Message.id == message_id)
+        if message is None or not message.claim():
+            return False
+        try:
+            if message.channel == "sms":
+                _sms_sender(app.config["SMS_SENDER"])(message.recipient, message.body)
+            else:
+                smtp_send(app.config["MAIL_URL"], app.config["MAIL_FROM"], message)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, never shown to the user
+            log.warning("message %s to %s not sent (attempt %s): %s", message.id,
+                        message.channel, message.attempts + 1, exc)
+            message.mark_failed(f"{type(exc).__name__}: {exc}")
+            return False
+        message.mark_sent()
+        return True
+
+
+def deliver_due(app) -> int:
+    """Send every pending message whose retry time has come; returns how many went out."""
+    with app.app_context(), models.db.connection_context():
+        ids = [m.id for m in models.Message.due()]
+    return sum(deliver(app, message_id) for message_id in ids)
+
+
+def smtp_send(url: str, sender: str, message) -> None:
+    parsed = urlparse(url)
+    options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    secure = parsed.scheme == "smtps"
+    port = parsed.port or (465 if secure else 587 if options.get("starttls") == "1" else 25)
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(">") or "localhost")
+    email.set_content(message.body)
+    email.add_alternative(message.html or text_to_html(message.body), subtype="html")
+    smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    kwargs = {"context": ssl.create_default_context()} if secure else {}
+    with smtp_class(parsed.hostname, port, timeout=15, **kwargs) as smtp:
+        if options.get("starttls") == "1":
+            smtp.starttls(context=ssl.create_default_context())
+        if parsed.username:
+            smtp.login(unquote(parsed.username), unquote(parsed.password or ""))
+        smtp.send_message(email)
+
+
+def _sms_sender(spec: str):
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def text_to_html(text: str) -> str:
+    """A light HTML part: paragraphs and clickable links, nothing remote."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        escaped = html.escape(block).replace("\n", "<br>")
+        paragraphs.append("<p>" + re.sub(r"(https?://[^\s<]+)", r'<a href="\1">\1</a>', escaped) + "</p>")
+    return ('<!doctype html><html lang="id"><body style="font-family:sans-serif;line-height:1.5">'
+            + "".join(paragraphs) + "</body></html>")
