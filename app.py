@@ -37,6 +37,11 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
     "OTP_RATE_LIMIT": "60/minute",
+    "SELF_SERVICE_IP_RATE_LIMIT": "30/minute",  # registration, codes, forgotten password
+    "REGISTER_NIP_RATE_LIMIT": "10/hour",
+    "RESEND_RATE_LIMIT": "1/minute;5/hour",  # per NIP
+    "FORGOT_NIP_RATE_LIMIT": "5/hour",
+    "BASE_URL": "",  # e.g. https://asn.instansi.go.id; links in e-mails use it (else the request's)
     "MAX_FAILED_LOGINS": 5,
     "LOCKOUT_MINUTES": 15,
     "PENDING_LOGIN_MINUTES": 10,

@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def send_email(recipient: str, subject: str, template: str, *, nip="", **context):
-    """Render templates/mail/<template>.txt and queue it; the HTML part is derived from it."""
+    """Render templates/mail/<template>.txt and queue it; the HTML part is derived from it.
+    Nothing is queued for an employee without an address."""
+    if not recipient:
+        return None
     body = render_template(f"mail/{template}.txt", **context).strip() + "\n"
     message = models.Message.create(
         channel="email", recipient=recipient, subject=subject, body=body, html=text_to_html(body),
@@ -37,6 +40,8 @@ def send_email(recipient: str, subject: str, template: str, *, nip="", **context
 
 
 def send_sms(recipient: str, text: str, *, nip=""):
+    if not recipient:
+        return None
     has_gateway = bool(current_app.config.get("SMS_SENDER"))
     message = models.Message.create(channel="sms", recipient=recipient, body=text, nip=nip,
                                     status="pending" if has_gateway else "outbox")

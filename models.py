@@ -5,6 +5,7 @@ lockout), authenticators (TOTP), sessions, audit."""
 
 import csv
 import io
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -243,6 +244,7 @@ class Account(BaseModel):
     locked_until = DateTimeField(null=True)
     created_at = DateTimeField(default=now)
     password_changed_at = DateTimeField(null=True)
+    must_activate = BooleanField(default=False)  # registered; activation link not yet followed
 
     # Set by the session loader: the SessionRecord this request is signed in with.
     current_session = None
@@ -305,6 +307,14 @@ class Account(BaseModel):
     def has_mfa(self) -> bool:
         return self.confirmed_authenticators().exists()
 
+    @property
+    def is_registered(self) -> bool:
+        """Has chosen a password and activated it (or changed the NIK default)."""
+        return self.password_hash is not None and not self.must_activate
+
+    def end_all_sessions(self) -> int:
+        return SessionRecord.delete().where(SessionRecord.account == self.id).execute()
+
 
 # --------------------------------------------------------------------------- authenticators
 
@@ -356,6 +366,106 @@ class Authenticator(BaseModel):
         # Any other half-finished enrollment is now stale.
         Authenticator.delete().where((Authenticator.account == self.account_id)
                                      & Authenticator.confirmed_at.is_null()).execute()
+
+
+# --------------------------------------------------------------------------- recovery codes
+
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+
+
+def normalize_recovery_code(typed: str) -> str:
+    return re.sub(r"[\s\-]", "", typed or "").lower()
+
+
+class RecoveryCode(BaseModel):
+    """One-time codes for when the authenticator is lost. Stored as keyed hashes."""
+
+    COUNT = 10
+
+    account = ForeignKeyField(Account, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField(default=now)
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def generate(cls, account: Account, secret_key: str) -> list:
+        """Replace the account's codes with new ones; returns them (shown once)."""
+        codes = []
+        for _ in range(cls.COUNT):
+            raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+            codes.append(f"{raw[:5]}-{raw[5:]}")
+        with db.atomic():
+            cls.delete().where(cls.account == account.id).execute()
+            cls.insert_many([{"account": account.id, "code_hash": security.keyed_hash(
+                normalize_recovery_code(c), secret_key)} for c in codes]).execute()
+        return codes
+
+    @classmethod
+    def remaining(cls, account: Account) -> int:
+        return cls.select().where((cls.account == account.id) & cls.used_at.is_null()).count()
+
+    @classmethod
+    def use(cls, account: Account, typed: str, secret_key: str) -> bool:
+        """Accept an unused code once; a compare-and-set update so it can't be used twice."""
+        code_hash = security.keyed_hash(normalize_recovery_code(typed), secret_key)
+        return bool(cls.update(used_at=now()).where(
+            (cls.account == account.id) & (cls.code_hash == code_hash) & cls.used_at.is_null()).execute())
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+class Token(BaseModel):
+    """A one-time proof sent by mail or SMS: a registration code, an activation link or a
+    password-reset link. Only a hash is stored."""
+
+    employee = ForeignKeyField(Employee, backref="tokens", on_delete="CASCADE")
+    purpose = CharField(index=True)  # register | activate | reset
+    secret_hash = CharField(max_length=64, index=True)
+    data = TextField(default="")  # JSON: what the registration asked for (e-mail, phone)
+    attempts = IntegerField(default=0)
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def issue(cls, employee: Employee, purpose: str, secret: str, minutes: int, data=None):
+        """A new token; earlier unused ones of the same purpose stop working."""
+        with db.atomic():
+            cls.update(used_at=now()).where((cls.employee == employee.id) & (cls.purpose == purpose)
+                                            & cls.used_at.is_null()).execute()
+            return cls.create(employee=employee, purpose=purpose, secret_hash=security.hash_token(secret),
+                              expires_at=now() + timedelta(minutes=minutes),
+                              data=json.dumps(data or {}))
+
+    @classmethod
+    def by_link(cls, purpose: str, secret: str):
+        """The token behind a link, if it is still good to use."""
+        token = cls.get_or_none((cls.secret_hash == security.hash_token(secret)) & (cls.purpose == purpose))
+        return token if token and token.is_usable else None
+
+    @property
+    def is_usable(self) -> bool:
+        if self.used_at is not None or self.expires_at <= now():
+            return False
+        if self.purpose == "reset":  # any later password change invalidates a reset link
+            account = Account.get_or_none(Account.employee == self.employee_id)
+            if account and account.password_changed_at and account.password_changed_at > self.created_at:
+                return False
+        return True
+
+    def consume(self) -> bool:
+        return bool(Token.update(used_at=now()).where(
+            (Token.id == self.id) & Token.used_at.is_null()).execute())
+
+    @classmethod
+    def sent_since(cls, employee: Employee, purpose: str, since) -> int:
+        return cls.select().where((cls.employee == employee.id) & (cls.purpose == purpose)
+                                  & (cls.created_at >= since)).count()
+
+    @property
+    def payload(self) -> dict:
+        return json.loads(self.data or "{}")
 
 
 # --------------------------------------------------------------------------- sessions
@@ -472,7 +582,7 @@ class AuditEvent(BaseModel):
         return cls.select().where(cls.nip == nip).order_by(cls.id.desc())
 
 
-ALL_MODELS = [Employee, Account, Authenticator, SessionRecord, Message, AuditEvent]
+ALL_MODELS = [Employee, Account, Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
 
 
 def count_employees() -> int:

@@ -36,7 +36,8 @@ def test_same_secret_on_refresh_and_after_wrong_code(client, employee, clock):
     assert wrong.status_code == 422
     assert "Kode tidak cocok" in wrong.get_data(as_text=True)
     assert secret_from(client.get("/mfa/setup").get_data(as_text=True)) == first
-    assert client.post("/mfa/setup", data={"device_name": "HP", "otp": code(first)}).location == "/dashboard"
+    confirmed = client.post("/mfa/setup", data={"device_name": "HP", "otp": code(first)})
+    assert confirmed.location == "/mfa/kode-pemulihan"
 
 
 def test_wrong_code_htmx_returns_only_the_form(client, employee):

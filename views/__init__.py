@@ -18,9 +18,11 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def register_blueprints(app):
-    from views import auth, dashboard, mfa
+    from views import account, auth, dashboard, help, mfa
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(help.bp, url_prefix="/bantuan")
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
     app.register_blueprint(dashboard.bp)
 
@@ -99,15 +101,20 @@ def pending_account(stage: str):
     return models.Account.get_or_none(models.Account.id == pending["account"])
 
 
-def finish_login(account, method: str):
-    """The second factor is done: a fresh session, a server-side record, logged in."""
+def finish_login(account, method: str, then: str | None = None, carry=None):
+    """The second factor is done: a fresh session, a server-side record, logged in.
+    `then` is where to go next (else the page asked for before login, else the dashboard);
+    `carry` are session values to keep across the reset."""
     account.register_success()
     next_url = session.get("pending", {}).get("next")
     fresh_session()
+    session.update(carry or {})
     record = models.SessionRecord.start(account, **client())
     account.current_session = record
     login_user(account)
     audit("login.ok", account=account, detail=method)
+    if then:
+        return go(then)
     if next_url:
         return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)
     return go("dashboard.index")

@@ -4,8 +4,10 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_login import current_user, logout_user
 
 import demo
+import mail
 import models
 import security
+from security import now
 from views import (
     audit,
     finish_login,
@@ -100,6 +102,11 @@ def login_post():
         audit("login.inactive", account=account, detail=f"status {employee.status}")
         return _login_page(403, message=inactive_message(), nip=nip.value)
 
+    if account.must_activate:
+        audit("login.not_activated", account=account)
+        return _login_page(403, message=(
+            "Akun Anda belum diaktifkan. Buka tautan aktivasi yang kami kirim ke email Anda "
+            "(periksa juga folder spam). Jika tautan sudah kedaluwarsa, daftar ulang."), nip=nip.value)
     audit("login.password_ok", account=account)
     return start_pending(account, next_stage(account),
                          next_url=security.safe_next_url(request.form.get("next")))
@@ -166,22 +173,35 @@ def otp_post():
     if minutes:
         audit("login.locked", account=account, detail="OTP saat akun terkunci")
         return _otp_page(423, locked_message(minutes))
-    code = security.normalize_otp(request.form.get("otp", ""))[:32]
-    if not (len(code) == 6 and code.isdigit()):
-        return _otp_page(422, "Kode OTP terdiri dari 6 digit angka dari aplikasi autentikator.")
-
-    results = [a.use_code(code, cfg["SECRET_KEY"]) for a in account.confirmed_authenticators()]
-    if "ok" in results:
-        audit("otp.ok", account=account)
-        return finish_login(account, "otp")
-    if "replayed" in results:
-        audit("otp.replayed", account=account)
-        error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
-                 "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
+    typed = request.form.get("otp", "")[:64]
+    code = security.normalize_otp(typed)
+    if len(code) == 6 and code.isdigit():
+        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in account.confirmed_authenticators()]
+        if "ok" in results:
+            audit("otp.ok", account=account)
+            return finish_login(account, "otp")
+        if "replayed" in results:
+            audit("otp.replayed", account=account)
+            error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
+                     "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
+        else:
+            audit("otp.failed", account=account)
+            error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
+                     "otomatis, lalu masukkan kode yang sedang tampil.")
+    elif len(models.normalize_recovery_code(typed)) == 10:
+        if models.RecoveryCode.use(account, typed, cfg["SECRET_KEY"]):
+            left = models.RecoveryCode.remaining(account)
+            audit("recovery_code.used", account=account, detail=f"sisa {left}")
+            mail.send_email(account.employee.email, "Kode pemulihan akun Anda dipakai", "recovery_code_used",
+                            nip=account.employee.nip, nama=account.employee.nama, when=now(), left=left)
+            flash(f"Anda masuk dengan kode pemulihan. Sisa kode: {left}. Jika autentikator hilang, "
+                  "hubungi helpdesk untuk mendaftarkan perangkat baru.", "info")
+            return finish_login(account, "recovery_code")
+        audit("recovery_code.failed", account=account)
+        error = "Kode pemulihan salah atau sudah pernah dipakai."
     else:
-        audit("otp.failed", account=account)
-        error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
-                 "otomatis, lalu masukkan kode yang sedang tampil.")
+        return _otp_page(422, "Masukkan 6 digit kode OTP dari aplikasi autentikator, atau kode "
+                              "pemulihan (10 huruf/angka, misalnya abcde-23456).")
     if account.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
         audit("account.locked", account=account, detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal")
         error = locked_message(account.lock_minutes_left())

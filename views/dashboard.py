@@ -3,6 +3,7 @@
 from flask import Blueprint
 from flask_login import current_user, login_required
 
+import models
 from security import clock
 from views import respond
 
@@ -14,4 +15,5 @@ bp = Blueprint("dashboard", __name__)
 def index():
     employee = current_user.employee
     return respond("dashboard/index.html", "content", employee=employee,
-                   masa_kerja=employee.masa_kerja(clock.today()))
+                   masa_kerja=employee.masa_kerja(clock.today()),
+                   recovery_codes_left=models.RecoveryCode.remaining(current_user))

@@ -1,10 +1,14 @@
 """MFA enrollment: QR code, manual key and open-in-app link, device name, first OTP."""
 
-from flask import Blueprint, current_app, flash, request
+import json
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
 
 import models
 import security
-from views import audit, finish_login, limiter, pending_account, pending_expired, respond
+from security import now
+from views import audit, finish_login, go, limiter, pending_account, pending_expired, respond
 
 bp = Blueprint("mfa", __name__)
 
@@ -57,6 +61,71 @@ def setup_post():
         return _setup_page(account, 422, errors, device_name)
     authenticator.confirm(device_name)
     audit("mfa.enrolled", account=account, detail=device_name)
+    codes = models.RecoveryCode.generate(account, secret_key)
     flash("Autentikator berhasil diaktifkan. Mulai sekarang, setiap masuk memerlukan kode OTP "
           "dari aplikasi ini.", "success")
-    return finish_login(account, "mfa_enrolled")
+    return finish_login(account, "mfa_enrolled", then="mfa.recovery_codes",
+                        carry=_carry_codes(codes))
+
+
+# --------------------------------------------------------------------------- recovery codes
+# New codes are shown once. Until the user confirms they saved them, they ride in the
+# session, encrypted, so the page can be reloaded, downloaded or printed.
+
+
+def _carry_codes(codes):
+    return {"new_recovery_codes": security.encrypt(json.dumps(codes), current_app.config["SECRET_KEY"])}
+
+
+def _new_codes():
+    sealed = session.get("new_recovery_codes")
+    if not sealed:
+        return None
+    try:
+        return json.loads(security.decrypt(sealed, current_app.config["SECRET_KEY"]))
+    except ValueError:
+        return None
+
+
+@bp.get("/kode-pemulihan")
+@login_required
+def recovery_codes():
+    return respond("mfa/recovery_codes.html", "content", codes=_new_codes(), errors={},
+                   remaining=models.RecoveryCode.remaining(current_user))
+
+
+@bp.get("/kode-pemulihan.txt")
+@login_required
+def recovery_codes_download():
+    codes = _new_codes()
+    if not codes:
+        flash("Kode pemulihan hanya dapat diunduh sesaat setelah dibuat. Buat kode baru bila perlu.", "info")
+        return redirect(url_for("mfa.recovery_codes"))
+    employee = current_user.employee
+    text = render_template("mfa/recovery_codes.txt", codes=codes, employee=employee, when=now())
+    return text, 200, {"Content-Type": "text/plain; charset=utf-8",
+                       "Content-Disposition": f'attachment; filename="kode-pemulihan-{employee.nip}.txt"'}
+
+
+@bp.post("/kode-pemulihan/selesai")
+@login_required
+def recovery_codes_saved():
+    session.pop("new_recovery_codes", None)
+    return go("dashboard.index")
+
+
+@bp.post("/kode-pemulihan/baru")
+@login_required
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def recovery_codes_regenerate():
+    cfg = current_app.config
+    if not current_user.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
+        audit("recovery_code.regenerate_failed", account=current_user, detail="kata sandi salah")
+        current_user.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"])
+        return respond("mfa/recovery_codes.html", "regenerate_form", 422, codes=None,
+                       errors={"password": "Kata sandi salah."},
+                       remaining=models.RecoveryCode.remaining(current_user))
+    codes = models.RecoveryCode.generate(current_user, cfg["SECRET_KEY"])
+    session.update(_carry_codes(codes))
+    audit("recovery_code.regenerated", account=current_user)
+    return go("mfa.recovery_codes")

@@ -1,0 +1,365 @@
+"""Registration, forgotten password and recovery codes, with mail delivered to a real
+SMTP server on loopback and the codes and links read back from the messages."""
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+import models
+from tests import mailserver
+from tests.helpers import NIK, NIP, PASSWORD, code, first_login, login, make_employee
+
+EMAIL = "budi.baru@example.go.id"
+PHONE = "081298765432"
+OTHER = "Teh!Sore2027"
+
+
+@pytest.fixture
+def smtp_app(make_app):
+    controller, inbox = mailserver.start()
+    app = make_app(MAIL_URL=f"smtp://127.0.0.1:{controller.port}", BASE_URL="http://portal.test")
+    with models.db.connection_context():
+        make_employee()
+    yield app, inbox
+    controller.stop()
+
+
+def register(client, nip=NIP, nik=NIK, email=EMAIL, telepon=PHONE):
+    return client.post("/daftar", data={"nip": nip, "nik": nik, "email": email, "telepon": telepon})
+
+
+def path(link):
+    return urlparse(link).path
+
+
+def messages(**where):
+    with models.db.connection_context():
+        query = models.Message.select().order_by(models.Message.id)
+        for key, value in where.items():
+            query = query.where(getattr(models.Message, key) == value)
+        return list(query)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def test_registration_end_to_end_with_real_mail(smtp_app, clock):
+    app, inbox = smtp_app
+    client = app.test_client()
+    assert register(client).location == "/daftar/verifikasi"
+    mail = inbox.wait_for(EMAIL)
+    assert mail["Subject"] == "Kode verifikasi pendaftaran Portal ASN Digital"
+    assert mailserver.html_of(mail).startswith("<!doctype html>")
+    verification = mailserver.code_in(mail)
+    sms = messages(channel="sms")
+    assert sms[0].recipient == PHONE and verification in sms[0].body and sms[0].status == "outbox"
+
+    assert client.post("/daftar/verifikasi", data={"code": verification}).location == "/daftar/kata-sandi"
+    done = client.post("/daftar/kata-sandi", data={"new_password": PASSWORD, "confirm_password": PASSWORD})
+    assert done.status_code == 200 and "tautan aktivasi" in done.get_data(as_text=True)
+    activation = inbox.wait_for(EMAIL, count=2)
+    link = mailserver.link_in(activation)
+    assert link.startswith("http://portal.test/aktivasi/")
+    for message in inbox.messages:
+        assert PASSWORD not in mailserver.text_of(message)
+
+    # Before activation the password is refused with a clear message.
+    refused = login(client, NIP, PASSWORD)
+    assert refused.status_code == 403 and "belum diaktifkan" in refused.get_data(as_text=True)
+    assert client.get(path(link)).location == "/login"
+    assert client.get(path(link)).status_code == 400  # one use
+    # First login goes straight to MFA enrollment, not to a password change.
+    assert login(client, NIP, PASSWORD).location == "/mfa/setup"
+    with models.db.connection_context():
+        employee = models.Employee.by_nip(NIP)
+        assert (employee.email, employee.telepon) == (EMAIL, PHONE)
+
+
+def test_activation_link_expires_after_a_day(smtp_app, clock):
+    app, inbox = smtp_app
+    client = app.test_client()
+    register(client)
+    client.post("/daftar/verifikasi", data={"code": mailserver.code_in(inbox.wait_for(EMAIL))})
+    client.post("/daftar/kata-sandi", data={"new_password": PASSWORD, "confirm_password": PASSWORD})
+    link = mailserver.link_in(inbox.wait_for(EMAIL, count=2))
+    clock.advance(hours=24, seconds=1)
+    assert client.get(path(link)).status_code == 400
+
+
+@pytest.mark.parametrize("status", ["pensiun", "cltn"])
+def test_registration_refuses_inactive_employee(make_app, status):
+    app = make_app()
+    with models.db.connection_context():
+        make_employee(status=status)
+    response = register(app.test_client())
+    assert response.status_code == 403 and "Status kepegawaian tidak aktif" in response.get_data(as_text=True)
+
+
+def test_registration_error_cases(client, employee):
+    not_found = register(client, nip="198507152010012002")
+    assert not_found.status_code == 422 and "NIP tidak ditemukan" in not_found.get_data(as_text=True)
+    mismatch = register(client, nik="3273010101900002")
+    assert mismatch.status_code == 422 and "NIP dan NIK tidak cocok" in mismatch.get_data(as_text=True)
+    bad = register(client, nip="123", nik="12", email="bukan-email", telepon="12345")
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    for text in ("18 digit", "NIK terdiri dari 16 digit", "Alamat email tidak valid", "Nomor HP tidak valid"):
+        assert text in page
+    assert not messages()
+
+
+def test_registration_when_already_registered(client, employee, clock):
+    first_login(client)
+    client.post("/logout")
+    response = register(client)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "sudah terdaftar" in page
+    assert 'href="/login"' in page and 'href="/lupa-kata-sandi"' in page
+
+
+def test_code_expires_after_ten_minutes(client, employee, clock):
+    register(client)
+    verification = re.search(r"\d{6}", messages(channel="email")[0].body).group(0)
+    clock.advance(minutes=10, seconds=1)
+    response = client.post("/daftar/verifikasi", data={"code": verification})
+    assert response.status_code == 422 and "kedaluwarsa" in response.get_data(as_text=True)
+
+
+def test_code_try_limit(client, employee, clock):
+    register(client)
+    verification = re.search(r"\d{6}", messages(channel="email")[0].body).group(0)
+    wrong = "000000" if verification != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        page = client.post("/daftar/verifikasi", data={"code": wrong}).get_data(as_text=True)
+        assert f"Sisa percobaan: {left}" in page
+    client.post("/daftar/verifikasi", data={"code": wrong})
+    response = client.post("/daftar/verifikasi", data={"code": verification})
+    assert response.status_code == 422 and "salah terlalu banyak" in response.get_data(as_text=True)
+    # A new code starts afresh, and the old one is dead.
+    client.post("/daftar/kirim-ulang")
+    fresh = re.search(r"\d{6}", messages(channel="email")[-1].body).group(0)
+    assert client.post("/daftar/verifikasi", data={"code": fresh}).location == "/daftar/kata-sandi"
+
+
+def test_resend_limited_once_a_minute(make_app, clock):
+    app = make_app(RATELIMIT_ENABLED=True)
+    with models.db.connection_context():
+        make_employee()
+    client = app.test_client()
+    register(client)
+    assert client.post("/daftar/kirim-ulang").status_code == 200
+    limited = client.post("/daftar/kirim-ulang")
+    assert limited.status_code == 429 and "Terlalu banyak" in limited.get_data(as_text=True)
+    assert len(messages(channel="email")) == 2
+
+
+def test_resend_limit_is_five_an_hour(app):
+    assert app.config["RESEND_RATE_LIMIT"] == "1/minute;5/hour"
+
+
+def test_skipping_verification_is_impossible(client, employee):
+    register(client)
+    response = client.post("/daftar/kata-sandi",
+                           data={"new_password": PASSWORD, "confirm_password": PASSWORD})
+    assert response.location == "/daftar"
+    with models.db.connection_context():
+        assert not models.Account.select().exists()
+
+
+# --------------------------------------------------------------------------- forgotten password
+
+
+def forgot(client, nip=NIP, email="budi@example.go.id"):
+    return client.post("/lupa-kata-sandi", data={"nip": nip, "email": email})
+
+
+def test_forgot_password_answer_is_the_same_either_way(client, employee):
+    matching = forgot(client)
+    wrong_email = forgot(client, email="orang.lain@example.go.id")
+    unknown_nip = forgot(client, nip="198507152010012002")
+    assert matching.status_code == wrong_email.status_code == unknown_nip.status_code == 200
+    assert matching.data == wrong_email.data == unknown_nip.data
+    assert "Jika NIP dan email cocok" in matching.get_data(as_text=True)
+    assert [m.recipient for m in messages()] == ["budi@example.go.id"]
+
+
+def test_reset_with_real_mail_unlocks_and_still_asks_otp(smtp_app, clock):
+    app, inbox = smtp_app
+    client = app.test_client()
+    secret = first_login(client)
+    other_browser = app.test_client()
+    login(other_browser, NIP, PASSWORD)
+    clock.advance(seconds=30)
+    other_browser.post("/login/otp", data={"otp": code(secret)})
+    assert other_browser.get("/dashboard").status_code == 200
+    client.post("/logout")
+    for _ in range(5):
+        login(client, NIP, "Salah!123")
+    assert login(client, NIP, PASSWORD).status_code == 423
+
+    forgot(client)
+    link = mailserver.link_in(inbox.wait_for("budi@example.go.id"))
+    assert client.get(path(link)).status_code == 200
+    weak = client.post(path(link), data={"new_password": "abc", "confirm_password": "abc"})
+    assert weak.status_code == 422
+    done = client.post(path(link), data={"new_password": OTHER, "confirm_password": OTHER})
+    assert done.location == "/login"
+    changed = inbox.wait_for("budi@example.go.id", count=2)
+    assert "telah diganti" in mailserver.text_of(changed) and OTHER not in mailserver.text_of(changed)
+
+    assert other_browser.get("/dashboard").status_code == 302  # every other session ended
+    assert login(client, NIP, OTHER).location == "/login/otp"  # unlocked, MFA still asked
+    clock.advance(seconds=30)
+    assert client.post("/login/otp", data={"otp": code(secret)}).location == "/dashboard"
+
+
+def test_reset_link_single_use(client, employee):
+    forgot(client)
+    link = re.search(r"(/reset/\S+)", messages()[0].body).group(1)
+    assert client.post(link, data={"new_password": OTHER, "confirm_password": OTHER}).location == "/login"
+    again = client.post(link, data={"new_password": "Lain!Sandi99", "confirm_password": "Lain!Sandi99"})
+    assert again.status_code == 400 and "Tautan tidak berlaku" in again.get_data(as_text=True)
+
+
+def test_reset_link_expires_after_thirty_minutes(client, employee, clock):
+    forgot(client)
+    link = re.search(r"(/reset/\S+)", messages()[0].body).group(1)
+    clock.advance(minutes=30, seconds=1)
+    assert client.get(link).status_code == 400
+
+
+def test_reset_link_dies_with_a_later_password_change(client, employee, clock):
+    forgot(client)
+    link = re.search(r"(/reset/\S+)", messages()[0].body).group(1)
+    clock.advance(minutes=1)
+    first_login(client)  # the password is changed another way
+    assert client.get(link).status_code == 400
+
+
+def test_new_reset_request_replaces_the_old_link(client, employee):
+    forgot(client)
+    forgot(client)
+    first, second = (re.search(r"(/reset/\S+)", m.body).group(1) for m in messages())
+    assert client.get(first).status_code == 400 and client.get(second).status_code == 200
+
+
+def test_forgot_password_rate_limited_per_nip(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, FORGOT_NIP_RATE_LIMIT="2/hour")
+    client = app.test_client()
+    statuses = [forgot(client).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert "Terlalu banyak" in forgot(client).get_data(as_text=True)
+    assert forgot(client, nip="198507152010012002").status_code == 200  # another NIP
+
+
+# --------------------------------------------------------------------------- mail delivery
+
+
+def test_mail_failure_is_retried_never_shown(make_app, clock):
+    import mail
+
+    controller, inbox = mailserver.start()
+    port = controller.port
+    controller.stop()  # nothing listens: sending fails
+    app = make_app(MAIL_URL=f"smtp://127.0.0.1:{port}", MAIL_SYNC=True)
+    with models.db.connection_context():
+        make_employee()
+    client = app.test_client()
+    assert forgot(client).status_code == 200
+    [message] = messages()
+    assert message.status == "pending" and message.attempts == 1 and message.last_error
+    assert mail.deliver_due(app) == 0  # not yet due
+    controller, inbox = mailserver.start()
+    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    clock.advance(minutes=3)
+    assert mail.deliver_due(app) == 1
+    assert "reset" in mailserver.text_of(inbox.wait_for("budi@example.go.id"))
+    assert messages()[0].status == "sent"
+    controller.stop()
+
+
+def test_without_mail_server_messages_stay_in_outbox(client, employee):
+    forgot(client)
+    [message] = messages()
+    assert message.status == "outbox" and message.channel == "email" and "/reset/" in message.body
+    assert '<a href="http' in message.html
+
+
+# --------------------------------------------------------------------------- recovery codes
+
+
+def enroll_and_read_codes(client):
+    secret = first_login(client)
+    page = client.get("/mfa/kode-pemulihan").get_data(as_text=True)
+    codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", page)
+    return secret, codes
+
+
+def test_ten_recovery_codes_shown_once_after_enrollment(client, employee, clock):
+    secret, codes = enroll_and_read_codes(client)
+    assert len(set(codes)) == 10
+    download = client.get("/mfa/kode-pemulihan.txt")
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert all(c in download.get_data(as_text=True) for c in codes)
+    with models.db.connection_context():
+        stored = [r.code_hash for r in models.RecoveryCode.select()]
+    assert len(stored) == 10 and not set(codes) & set(stored)
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    page = client.get("/mfa/kode-pemulihan").get_data(as_text=True)
+    assert codes[0] not in page and 'id="recovery-remaining">10<' in page
+
+
+def test_recovery_code_accepted_once_and_notifies(client, employee, clock):
+    secret, codes = enroll_and_read_codes(client)
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": codes[3].upper()}).location == "/dashboard"
+    assert "Kode pemulihan tersisa: <strong>9</strong>" in client.get("/dashboard").get_data(as_text=True)
+    notice = messages()[-1]
+    assert notice.subject == "Kode pemulihan akun Anda dipakai" and "Sisa kode pemulihan: 9" in notice.body
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    again = client.post("/login/otp", data={"otp": codes[3]})
+    assert again.status_code == 422 and "sudah pernah dipakai" in again.get_data(as_text=True)
+
+
+def test_wrong_recovery_codes_count_toward_lockout(client, employee, clock):
+    enroll_and_read_codes(client)
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    for _ in range(4):
+        assert client.post("/login/otp", data={"otp": "aaaaa-bbbbb"}).status_code == 422
+    assert client.post("/login/otp", data={"otp": "aaaaa-bbbbb"}).status_code == 423
+
+
+def test_regenerate_recovery_codes_needs_the_password(client, employee, clock):
+    secret, old = enroll_and_read_codes(client)
+    client.post("/mfa/kode-pemulihan/selesai")
+    wrong = client.post("/mfa/kode-pemulihan/baru", data={"password": "Salah!123"})
+    assert wrong.status_code == 422 and "Kata sandi salah" in wrong.get_data(as_text=True)
+    regenerated = client.post("/mfa/kode-pemulihan/baru", data={"password": PASSWORD})
+    assert regenerated.location == "/mfa/kode-pemulihan"
+    page = client.get("/mfa/kode-pemulihan").get_data(as_text=True)
+    new = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", page)
+    assert len(new) == 10 and not set(new) & set(old)
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    assert client.post("/login/otp", data={"otp": old[0]}).status_code == 422
+    assert client.post("/login/otp", data={"otp": new[0]}).location == "/dashboard"
+
+
+def test_recovery_pages_need_a_full_login(client, employee):
+    login(client)
+    assert client.get("/mfa/kode-pemulihan").status_code == 302
+    assert client.post("/mfa/kode-pemulihan/baru", data={"password": NIK}).status_code == 302
+
+
+def test_otp_page_links_to_lost_authenticator_help(client, employee, clock):
+    first_login(client)
+    client.post("/logout")
+    login(client, NIP, PASSWORD)
+    page = client.get("/login/otp").get_data(as_text=True)
+    assert "Tidak bisa mengakses aplikasi autentikator?" in page
+    help_page = client.get("/bantuan/autentikator-hilang").get_data(as_text=True)
+    assert "kode pemulihan" in help_page and "KTP" in help_page and "SK pengangkatan" in help_page
