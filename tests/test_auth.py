@@ -328,3 +328,17 @@ def test_rate_limit_per_ip(make_app, employee):
 def test_default_rate_limit_allows_an_office_behind_one_address(app):
     limit = app.config["LOGIN_RATE_LIMIT"]
     assert int(limit.split("/")[0]) >= 30 and limit.endswith("minute")
+
+
+def test_otp_rate_limited_per_nip_across_addresses(make_app, clock):
+    app = make_app(RATELIMIT_ENABLED=True, CODE_NIP_RATE_LIMIT="2/hour", MAX_FAILED_LOGINS=50)
+    with models.db.connection_context():
+        make_employee()
+    first_login(app.test_client())
+    statuses = []
+    for i in range(3):  # three browsers on three addresses, one NIP
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = f"10.0.0.{i}"
+        login(browser, NIP, PASSWORD)
+        statuses.append(browser.post("/login/otp", data={"otp": "000000"}).status_code)
+    assert statuses == [422, 422, 429]

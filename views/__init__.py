@@ -12,9 +12,22 @@ from htmx_flask import make_response
 from jinja2_fragments.flask import render_block
 
 import models
-from security import now
+from security import normalize_nip, now
 
 limiter = Limiter(key_func=get_remote_address)
+
+
+def nip_key():
+    """Rate-limit key for per-NIP limits: the NIP typed in the form, else the one this
+    browser is registering or signing in with."""
+    nip = normalize_nip(request.form.get("nip", ""))[:18]
+    if not nip:
+        nip = (session.get("registration") or {}).get("nip") or (session.get("pending") or {}).get("nip")
+    return "nip:" + (nip or get_remote_address())
+
+
+def per_nip_code_limit():
+    return current_app.config["CODE_NIP_RATE_LIMIT"]
 
 
 def register_blueprints(app):
@@ -85,7 +98,8 @@ def start_pending(account, stage: str, next_url=None):
     expiry and where to go afterwards. Nobody is logged in yet."""
     fresh_session()
     minutes = current_app.config["PENDING_LOGIN_MINUTES"]
-    session["pending"] = {"account": account.id, "stage": stage, "next": next_url,
+    session["pending"] = {"account": account.id, "nip": account.employee.nip, "stage": stage,
+                          "next": next_url,
                           "until": (now() + timedelta(minutes=minutes)).isoformat()}
     return go(STAGE_ENDPOINTS[stage])
 

@@ -10,7 +10,7 @@ import mail
 import models
 import security
 from security import now
-from views import audit, go, limiter, respond
+from views import audit, go, limiter, nip_key, per_nip_code_limit, respond
 
 bp = Blueprint("account", __name__)
 
@@ -24,14 +24,6 @@ def external_url(path: str) -> str:
     """Links in messages use the configured address, never the request's Host header."""
     base = current_app.config["BASE_URL"] or request.url_root
     return base.rstrip("/") + path
-
-
-def _nip_key():
-    """Rate-limit key: the NIP a request is about (typed, or of the registration)."""
-    nip = security.normalize_nip(request.form.get("nip", ""))[:18]
-    if not nip and session.get("registration"):
-        nip = session["registration"].get("nip", "")
-    return "nip:" + nip
 
 
 def _per_ip():
@@ -71,7 +63,7 @@ def _check_registration_form(form):
 
 @bp.post("/daftar")
 @limiter.limit(_per_ip)
-@limiter.limit(lambda: current_app.config["REGISTER_NIP_RATE_LIMIT"], key_func=_nip_key)
+@limiter.limit(lambda: current_app.config["REGISTER_NIP_RATE_LIMIT"], key_func=nip_key)
 def register_post():
     form = {k: request.form.get(k, "")[:100] for k in ("nip", "nik", "email", "telepon")}
     errors = _check_registration_form(form)
@@ -148,6 +140,7 @@ def register_verify():
 
 @bp.post("/daftar/verifikasi")
 @limiter.limit(_per_ip)
+@limiter.limit(per_nip_code_limit, key_func=nip_key)
 def register_verify_post():
     employee, token = _registration_token()
     if token is None:
@@ -181,7 +174,7 @@ def _resend_limit():
 
 @bp.post("/daftar/kirim-ulang")
 @limiter.limit(_per_ip)
-@limiter.limit(_resend_limit, key_func=_nip_key)
+@limiter.limit(_resend_limit, key_func=nip_key)
 def register_resend():
     employee, token = _registration_token()
     if token is None or session["registration"].get("verified"):
@@ -264,7 +257,7 @@ def forgot():
 
 @bp.post("/lupa-kata-sandi")
 @limiter.limit(_per_ip)
-@limiter.limit(lambda: current_app.config["FORGOT_NIP_RATE_LIMIT"], key_func=_nip_key)
+@limiter.limit(lambda: current_app.config["FORGOT_NIP_RATE_LIMIT"], key_func=nip_key)
 def forgot_post():
     form = {"nip": request.form.get("nip", "")[:64], "email": request.form.get("email", "")[:100].strip()}
     errors = {}

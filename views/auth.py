@@ -14,8 +14,10 @@ from views import (
     go,
     limiter,
     next_stage,
+    nip_key,
     pending_account,
     pending_expired,
+    per_nip_code_limit,
     respond,
     start_pending,
 )
@@ -164,6 +166,7 @@ def otp():
 
 @bp.post("/login/otp")
 @limiter.limit(_otp_limit)
+@limiter.limit(per_nip_code_limit, key_func=nip_key)
 def otp_post():
     account = pending_account("otp")
     if account is None:

@@ -8,7 +8,17 @@ from flask_login import current_user, login_required
 import models
 import security
 from security import now
-from views import audit, finish_login, go, limiter, pending_account, pending_expired, respond
+from views import (
+    audit,
+    finish_login,
+    go,
+    limiter,
+    nip_key,
+    pending_account,
+    pending_expired,
+    per_nip_code_limit,
+    respond,
+)
 
 bp = Blueprint("mfa", __name__)
 
@@ -34,6 +44,7 @@ def setup():
 
 @bp.post("/setup")
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+@limiter.limit(per_nip_code_limit, key_func=nip_key)
 def setup_post():
     account = pending_account("mfa_setup")
     if account is None:
