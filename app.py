@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import Flask, render_template, request, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -97,11 +97,9 @@ def create_app(config=None):
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Silakan masuk terlebih dahulu."
-    login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are server-side records instead
     login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
     register_blueprints(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -138,17 +136,37 @@ def _close_db(exc):
 
 
 def _load_user(token):
-    from flask import current_app
-
     cfg = current_app.config
-    record = models.SessionRecord.resume(
+    record, expired = models.SessionRecord.resume(
         token, idle=timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
         lifetime=timedelta(hours=cfg["SESSION_LIFETIME_HOURS"]))
     if record is None:
+        g.session_expired = expired
         return None
     account = record.account
     account.current_session = record
     return account
+
+
+def _unauthorized():
+    """To the login page, saying why when a session has just expired."""
+    cfg = current_app.config
+    expired = g.get("session_expired")
+    if expired == "idle":
+        message = (f"Sesi Anda berakhir karena tidak ada aktivitas selama {cfg['SESSION_IDLE_MINUTES']} "
+                   "menit. Silakan masuk lagi.")
+    elif expired == "lifetime":
+        message = (f"Sesi Anda berakhir karena sudah {cfg['SESSION_LIFETIME_HOURS']} jam. Demi keamanan, "
+                   "silakan masuk lagi.")
+    else:
+        message = "Silakan masuk terlebih dahulu."
+    if expired:
+        session.clear()
+    flash(message, "info")
+    url = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if request.headers.get("HX-Request") == "true":
+        return "", 200, {"HX-Redirect": url}
+    return redirect(url)
 
 
 _asset_hashes = {}

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from peewee import (
+    BlobField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -88,6 +89,7 @@ class Employee(BaseModel):
     golongan = CharField(default="")
     tmt_cpns = DateField(null=True)
     tmt_pangkat = DateField(null=True)
+    akhir_kontrak = DateField(null=True)  # PPPK: end of the current contract, when known
 
     @classmethod
     def by_nip(cls, nip: str):
@@ -109,6 +111,23 @@ class Employee(BaseModel):
         if today.day < self.tmt_cpns.day and not _is_month_end(today):
             months -= 1
         return divmod(months, 12)
+
+
+    def next_regular_promotion(self):
+        """Kenaikan pangkat reguler: at the earliest 4 years after TMT of the current rank
+        (TMT CPNS when no rank date is known). PNS only; None otherwise."""
+        start = self.tmt_pangkat or self.tmt_cpns
+        if self.jenis_asn != "PNS" or start is None:
+            return None
+        return add_years(start, 4)
+
+
+def add_years(d: date, years: int) -> date:
+    """29 February plus years lands on 28 February when the target year is not leap."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
 
 
 def _is_month_end(d: date) -> bool:
@@ -225,6 +244,254 @@ def import_employees(data: bytes) -> ImportReport:
     report.updated = len(existing)
     report.created = len(rows) - report.updated
     return report
+
+
+# --------------------------------------------------------------------------- career, documents, leave
+
+
+class PositionHistory(BaseModel):
+    """Riwayat jabatan."""
+
+    employee = ForeignKeyField(Employee, backref="positions", on_delete="CASCADE")
+    jabatan = CharField()
+    unit_kerja = CharField(default="")
+    tmt = DateField()
+    nomor_sk = CharField(default="")
+
+    @classmethod
+    def of(cls, employee):
+        return cls.select().where(cls.employee == employee).order_by(cls.tmt, cls.id)
+
+
+class RankHistory(BaseModel):
+    """Riwayat pangkat/golongan."""
+
+    employee = ForeignKeyField(Employee, backref="ranks", on_delete="CASCADE")
+    pangkat = CharField(default="")
+    golongan = CharField()
+    tmt = DateField()
+    nomor_sk = CharField(default="")
+
+    @classmethod
+    def of(cls, employee):
+        return cls.select().where(cls.employee == employee).order_by(cls.tmt, cls.id)
+
+
+HISTORY_HEADER = ("nip", "jenis", "jabatan_atau_pangkat", "unit_kerja_atau_golongan", "tmt", "nomor_sk")
+
+
+def import_history(data: bytes) -> ImportReport:
+    """Riwayat jabatan/pangkat from CSV (header HISTORY_HEADER; jenis = jabatan|pangkat).
+    A row identical to one already stored (same NIP, kind and TMT) is updated."""
+    report = ImportReport()
+    rows, error = _csv_rows(data, HISTORY_HEADER)
+    if error:
+        report.errors.append(error)
+        return report
+    employees = {}
+    with db.atomic():
+        for line, row in rows:
+            try:
+                nip = security.parse_nip(row["nip"]).value
+                employee = employees.get(nip) or Employee.by_nip(nip)
+                if employee is None:
+                    raise ValueError(f"NIP {nip} tidak ada di data pegawai")
+                employees[nip] = employee
+                kind = row["jenis"].lower()
+                if kind not in ("jabatan", "pangkat"):
+                    raise ValueError("jenis harus jabatan atau pangkat")
+                if not row["jabatan_atau_pangkat"] and kind == "jabatan":
+                    raise ValueError("nama jabatan wajib diisi")
+                if not row["unit_kerja_atau_golongan"] and kind == "pangkat":
+                    raise ValueError("golongan wajib diisi")
+                tmt = _parse_iso_date(row["tmt"], "tmt", required=True)
+            except (ValueError, security.NipError) as exc:
+                report.errors.append((line, str(exc)))
+                continue
+            model = PositionHistory if kind == "jabatan" else RankHistory
+            fields = ({"jabatan": row["jabatan_atau_pangkat"], "unit_kerja": row["unit_kerja_atau_golongan"]}
+                      if kind == "jabatan" else
+                      {"pangkat": row["jabatan_atau_pangkat"], "golongan": row["unit_kerja_atau_golongan"]})
+            existing = model.get_or_none((model.employee == employee) & (model.tmt == tmt))
+            if existing:
+                model.update(nomor_sk=row["nomor_sk"], **fields).where(model.id == existing.id).execute()
+                report.updated += 1
+            else:
+                model.create(employee=employee, tmt=tmt, nomor_sk=row["nomor_sk"], **fields)
+                report.created += 1
+    return report
+
+
+def _csv_rows(data: bytes, header: tuple):
+    """([(line, row)], None) or ([], (line, reason)) for a file that can't be read."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], (0, "Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" lalu unggah lagi.")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    found = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
+    if not found:
+        return [], (0, "Berkas kosong.")
+    missing = [h for h in header if h not in found]
+    if missing:
+        return [], (1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing))
+    reader.fieldnames = list(found)
+    try:
+        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)})
+                for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))], None
+    except csv.Error as exc:
+        return [], (reader.line_num, f"format CSV rusak: {exc}")
+
+
+class Document(BaseModel):
+    """A PDF attached to an employee by the admin (SK, etc.). The content lives in its own
+    column and is read only for a download."""
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    employee = ForeignKeyField(Employee, backref="documents", on_delete="CASCADE")
+    jenis = CharField()
+    nomor = CharField(default="")
+    tanggal = DateField(null=True)
+    filename = CharField()
+    size = IntegerField()
+    content = BlobField()
+    uploaded_at = DateTimeField(default=now)
+
+    @classmethod
+    def listing(cls, employee):
+        return (cls.select(cls.id, cls.jenis, cls.nomor, cls.tanggal, cls.filename, cls.size, cls.uploaded_at)
+                .where(cls.employee == employee).order_by(cls.tanggal.desc(), cls.id.desc()))
+
+    @classmethod
+    def owned(cls, document_id: int, employee):
+        """The document if it belongs to `employee`; None otherwise (never another's)."""
+        return cls.get_or_none((cls.id == document_id) & (cls.employee == employee))
+
+
+def is_pdf(data: bytes) -> bool:
+    """By content, not by name: a PDF header at the start and an EOF marker at the end."""
+    return data[:5] == b"%PDF-" and b"%%EOF" in data[-1024:]
+
+
+LEAVE_TYPES = {
+    "tahunan": "Cuti tahunan",
+    "sakit": "Cuti sakit",
+    "besar": "Cuti besar",
+    "melahirkan": "Cuti melahirkan",
+    "alasan_penting": "Cuti karena alasan penting",
+}
+ANNUAL_LEAVE_DAYS = 12
+
+
+def working_days(start: date, end: date) -> int:
+    """Monday to Friday between start and end inclusive (national holidays not known here)."""
+    days = (end - start).days + 1
+    return sum(1 for i in range(days) if (start + timedelta(days=i)).weekday() < 5)
+
+
+class LeaveRequest(BaseModel):
+    """Pengajuan cuti."""
+
+    employee = ForeignKeyField(Employee, backref="leave_requests", on_delete="CASCADE")
+    jenis = CharField()
+    start = DateField()
+    end = DateField()
+    reason = TextField()
+    status = CharField(default="diajukan", index=True)  # diajukan | disetujui | ditolak
+    decision_note = TextField(default="")
+    decided_by = CharField(default="")  # the admin's NIP
+    created_at = DateTimeField(default=now)
+    decided_at = DateTimeField(null=True)
+
+    STATUS_LABELS = {"diajukan": "Menunggu persetujuan", "disetujui": "Disetujui", "ditolak": "Ditolak"}
+
+    @property
+    def days(self) -> int:
+        return working_days(self.start, self.end)
+
+    @classmethod
+    def of(cls, employee):
+        return cls.select().where(cls.employee == employee).order_by(cls.start.desc(), cls.id.desc())
+
+    @classmethod
+    def owned(cls, request_id: int, employee):
+        return cls.get_or_none((cls.id == request_id) & (cls.employee == employee))
+
+    @classmethod
+    def annual_days_used(cls, employee, year: int) -> int:
+        """Working days of annual leave approved or waiting, in `year`."""
+        requests = cls.select().where((cls.employee == employee) & (cls.jenis == "tahunan")
+                                      & (cls.status != "ditolak")
+                                      & (cls.start <= date(year, 12, 31)) & (cls.end >= date(year, 1, 1)))
+        return sum(r.days for r in requests)
+
+    @classmethod
+    def validate(cls, employee, jenis: str, start, end, reason: str) -> dict:
+        """Errors by field name, in Bahasa Indonesia; empty when the request is acceptable."""
+        errors = {}
+        if jenis not in LEAVE_TYPES:
+            errors["jenis"] = "Pilih jenis cuti."
+        if start is None:
+            errors["start"] = "Isi tanggal mulai (format TTTT-BB-HH)."
+        if end is None:
+            errors["end"] = "Isi tanggal selesai (format TTTT-BB-HH)."
+        if not reason.strip():
+            errors["reason"] = "Tuliskan alasan cuti."
+        elif len(reason) > 500:
+            errors["reason"] = "Alasan paling banyak 500 karakter."
+        if errors:
+            return errors
+        if end < start:
+            errors["end"] = "Tanggal selesai tidak boleh sebelum tanggal mulai."
+            return errors
+        if working_days(start, end) == 0:
+            errors["end"] = "Rentang tanggal ini tidak memuat hari kerja (Senin–Jumat)."
+            return errors
+        clash = cls.select().where((cls.employee == employee) & (cls.status == "disetujui")
+                                   & (cls.start <= end) & (cls.end >= start)).first()
+        if clash:
+            errors["start"] = (f"Bertabrakan dengan cuti yang sudah disetujui "
+                               f"({clash.start:%d-%m-%Y} s.d. {clash.end:%d-%m-%Y}).")
+            return errors
+        if jenis == "tahunan":
+            if start.year != end.year:
+                errors["end"] = ("Cuti tahunan diajukan per tahun: pisahkan pengajuan yang "
+                                 "melewati 31 Desember.")
+                return errors
+            used = cls.annual_days_used(employee, start.year)
+            asked = working_days(start, end)
+            if used + asked > ANNUAL_LEAVE_DAYS:
+                errors["end"] = (f"Melebihi jatah cuti tahunan {ANNUAL_LEAVE_DAYS} hari kerja: sudah "
+                                 f"terpakai atau diajukan {used} hari, pengajuan ini {asked} hari, sisa "
+                                 f"{max(ANNUAL_LEAVE_DAYS - used, 0)} hari.")
+        return errors
+
+
+class Notification(BaseModel):
+    """A message in the employee's dashboard (also sent by mail where it matters)."""
+
+    employee = ForeignKeyField(Employee, backref="notifications", on_delete="CASCADE")
+    title = CharField()
+    body = TextField(default="")
+    link = CharField(default="")
+    created_at = DateTimeField(default=now, index=True)
+    read_at = DateTimeField(null=True)
+
+    @classmethod
+    def of(cls, employee):
+        return cls.select().where(cls.employee == employee).order_by(cls.id.desc())
+
+    @classmethod
+    def unread_count(cls, employee) -> int:
+        return cls.select().where((cls.employee == employee) & cls.read_at.is_null()).count()
+
+    @classmethod
+    def mark_read(cls, employee, notification_id=None) -> int:
+        query = cls.update(read_at=now()).where((cls.employee == employee) & cls.read_at.is_null())
+        if notification_id is not None:
+            query = query.where(cls.id == notification_id)
+        return query.execute()
 
 
 # --------------------------------------------------------------------------- accounts
@@ -481,6 +748,7 @@ class SessionRecord(BaseModel):
     last_seen_at = DateTimeField(default=now)
     ip = CharField(default="")
     user_agent = CharField(default="")
+    verified_at = DateTimeField(default=now)  # last password (+ OTP) check, for sensitive changes
 
     token = None  # the raw token, known only in the request that created it or sent it
 
@@ -494,19 +762,39 @@ class SessionRecord(BaseModel):
 
     @classmethod
     def resume(cls, token: str, idle: timedelta, lifetime: timedelta):
-        """The live record for a cookie token, or None (unknown, idle too long or past
-        its absolute lifetime — expired records are deleted)."""
+        """(record, None) for a live cookie token; (None, "idle" | "lifetime") when it just
+        expired (the record is deleted); (None, None) when unknown or already ended."""
         record = cls.get_or_none(cls.token_hash == security.hash_token(token))
         if record is None:
-            return None
+            return None, None
         current = now()
-        if current - record.last_seen_at > idle or current - record.created_at > lifetime:
+        if current - record.created_at > lifetime or current - record.last_seen_at > idle:
             record.delete_instance()
-            return None
+            return None, "lifetime" if current - record.created_at > lifetime else "idle"
         if current - record.last_seen_at > timedelta(minutes=1):  # spare the disk
             cls.update(last_seen_at=current).where(cls.id == record.id).execute()
         record.token = token
-        return record
+        return record, None
+
+    @classmethod
+    def of(cls, account):
+        return cls.select().where(cls.account == account).order_by(cls.last_seen_at.desc())
+
+    def mark_verified(self) -> None:
+        self.verified_at = now()
+        SessionRecord.update(verified_at=self.verified_at).where(SessionRecord.id == self.id).execute()
+
+    @property
+    def device(self) -> str:
+        """A short, human description of the browser from its user agent."""
+        ua = self.user_agent
+        browser = next((name for key, name in (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+                                               ("Chrome/", "Chrome"), ("Safari/", "Safari")) if key in ua),
+                       "Peramban lain")
+        system = next((name for key, name in (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+                                              ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux"))
+                       if key in ua), "")
+        return f"{browser} di {system}" if system else browser
 
 
 # --------------------------------------------------------------------------- messages
@@ -577,12 +865,22 @@ class AuditEvent(BaseModel):
         return cls.create(event=event, nip=nip[:32], account=account, ip=ip[:64],
                           user_agent=user_agent[:255], detail=detail[:255])
 
+    SIGN_IN_EVENTS = ("login.ok", "login.failed", "login.locked", "login.inactive", "otp.failed",
+                      "otp.replayed", "recovery_code.used", "recovery_code.failed", "account.locked",
+                      "logout")
+
     @classmethod
     def for_nip(cls, nip: str):
         return cls.select().where(cls.nip == nip).order_by(cls.id.desc())
 
+    @classmethod
+    def sign_ins(cls, account, limit=20):
+        return (cls.select().where((cls.account == account) & cls.event.in_(cls.SIGN_IN_EVENTS))
+                .order_by(cls.id.desc()).limit(limit))
 
-ALL_MODELS = [Employee, Account, Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
+
+ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
+              Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
 
 
 def count_employees() -> int:

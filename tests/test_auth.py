@@ -252,7 +252,7 @@ def test_pending_login_expires(client, enrolled, clock):
 
 def test_anonymous_redirected_to_login_with_next(client, enrolled):
     response = client.get("/dashboard")
-    assert response.location == "/login?next=%2Fdashboard"
+    assert response.location == "/login?next=/dashboard"
     page = client.get(response.location).get_data(as_text=True)
     assert '<input type="hidden" name="next" value="/dashboard">' in page
     client.post("/login", data={"nip": NIP, "password": PASSWORD, "next": "//evil.example"})

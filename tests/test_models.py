@@ -136,11 +136,23 @@ def test_session_record_idle_and_lifetime(db, clock):
     account = models.Account.for_employee(make_employee())
     record = models.SessionRecord.start(account, "127.0.0.1", "test")
     idle, life = timedelta(minutes=30), timedelta(hours=8)
-    assert models.SessionRecord.resume(record.token, idle, life).id == record.id
+    assert models.SessionRecord.resume(record.token, idle, life)[0].id == record.id
     assert record.token_hash != record.token
     clock.advance(minutes=31)
-    assert models.SessionRecord.resume(record.token, idle, life) is None
+    assert models.SessionRecord.resume(record.token, idle, life) == (None, "idle")
     assert not models.SessionRecord.select().exists()
+    assert models.SessionRecord.resume(record.token, idle, life) == (None, None)
+
+
+def test_session_record_absolute_lifetime(db, clock):
+    account = models.Account.for_employee(make_employee())
+    record = models.SessionRecord.start(account, "127.0.0.1", "test")
+    idle, life = timedelta(minutes=30), timedelta(hours=8)
+    for _ in range(20):  # active all day, never idle
+        clock.advance(minutes=25)
+        assert models.SessionRecord.resume(record.token, idle, life)[0] is not None
+    clock.advance(minutes=25)  # 8 h 45 min after sign-in
+    assert models.SessionRecord.resume(record.token, idle, life) == (None, "lifetime")
 
 
 def test_audit_event_by_nip(db):
