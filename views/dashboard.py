@@ -1,19 +1,393 @@
-"""The signed-in employee's own data."""
+"""The signed-in employee's own pages: profile, career history, documents, leave
+requests, notifications, account security and contact details."""
 
-from flask import Blueprint
-from flask_login import current_user, login_required
+import io
+import re
+from datetime import date, timedelta
 
+from flask import Blueprint, abort, current_app, flash, request, send_file
+from flask_login import current_user, login_required, logout_user
+
+import mail
 import models
-from security import clock
-from views import respond
+import security
+from security import clock, now
+from views import audit, go, limiter, respond
 
 bp = Blueprint("dashboard", __name__)
 
+REAUTH_MINUTES = 10
+CONTACT_CODE_MINUTES = 10
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every page here is for a fully signed-in employee."""
+
+
+@bp.context_processor
+def _header():
+    return {"unread_notifications": models.Notification.unread_count(current_user.employee)}
+
+
+def _parse_date(text: str):
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- profile and records
+
 
 @bp.get("/dashboard")
-@login_required
 def index():
     employee = current_user.employee
     return respond("dashboard/index.html", "content", employee=employee,
                    masa_kerja=employee.masa_kerja(clock.today()),
+                   promotion=employee.next_regular_promotion(), today=clock.today(),
                    recovery_codes_left=models.RecoveryCode.remaining(current_user))
+
+
+@bp.get("/dashboard/riwayat")
+def history():
+    employee = current_user.employee
+    return respond("dashboard/history.html", "content", positions=models.PositionHistory.of(employee),
+                   ranks=models.RankHistory.of(employee))
+
+
+@bp.get("/dashboard/dokumen")
+def documents():
+    return respond("dashboard/documents.html", "content",
+                   documents=models.Document.listing(current_user.employee))
+
+
+@bp.get("/dashboard/dokumen/<int:document_id>")
+def document_download(document_id):
+    document = models.Document.owned(document_id, current_user.employee)
+    if document is None:
+        abort(404)  # another employee's document looks exactly like a missing one
+    audit("document.downloaded", account=current_user, detail=f"dokumen {document.id}")
+    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
+                     download_name=document.filename, max_age=0)
+
+
+# --------------------------------------------------------------------------- leave requests
+
+
+def _leave_page(status=200, errors=None, form=None):
+    employee = current_user.employee
+    year = clock.today().year
+    used = models.LeaveRequest.annual_days_used(employee, year)
+    return respond("dashboard/leave.html", "leave_form" if status != 200 else "content", status,
+                   requests=models.LeaveRequest.of(employee), types=models.LEAVE_TYPES,
+                   errors=errors or {}, form=form or {}, year=year, quota=models.ANNUAL_LEAVE_DAYS,
+                   left=max(models.ANNUAL_LEAVE_DAYS - used, 0))
+
+
+@bp.get("/dashboard/cuti")
+def leave():
+    return _leave_page()
+
+
+@bp.post("/dashboard/cuti")
+def leave_post():
+    form = {k: request.form.get(k, "")[:600] for k in ("jenis", "start", "end", "reason")}
+    start, end = _parse_date(form["start"]), _parse_date(form["end"])
+    errors = models.LeaveRequest.validate(current_user.employee, form["jenis"], start, end, form["reason"])
+    if errors:
+        return _leave_page(422, errors, form)
+    leave_request = models.LeaveRequest.create(employee=current_user.employee, jenis=form["jenis"],
+                                               start=start, end=end, reason=form["reason"].strip())
+    audit("leave.requested", account=current_user, detail=f"pengajuan {leave_request.id}")
+    flash(f"Pengajuan {models.LEAVE_TYPES[form['jenis']].lower()} {leave_request.days} hari kerja "
+          "terkirim dan menunggu persetujuan.", "success")
+    return go("dashboard.leave")
+
+
+@bp.get("/dashboard/cuti/<int:request_id>")
+def leave_detail(request_id):
+    leave_request = models.LeaveRequest.owned(request_id, current_user.employee)
+    if leave_request is None:
+        abort(404)
+    return respond("dashboard/leave_detail.html", "content", item=leave_request, types=models.LEAVE_TYPES)
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@bp.get("/dashboard/notifikasi")
+def notifications():
+    return respond("dashboard/notifications.html", "content",
+                   notifications=models.Notification.of(current_user.employee))
+
+
+@bp.post("/dashboard/notifikasi/<int:notification_id>/baca")
+def notification_read(notification_id):
+    employee = current_user.employee
+    models.Notification.mark_read(employee, notification_id)
+    if request.htmx:
+        item = models.Notification.get_or_none((models.Notification.id == notification_id)
+                                               & (models.Notification.employee == employee))
+        if item is None:
+            abort(404)
+        return respond("dashboard/notifications.html", "notification_item", item=item,
+                       unread_notifications=models.Notification.unread_count(employee), oob=True)
+    return go("dashboard.notifications")
+
+
+@bp.post("/dashboard/notifikasi/baca-semua")
+def notifications_read_all():
+    models.Notification.mark_read(current_user.employee)
+    return go("dashboard.notifications")
+
+
+# --------------------------------------------------------------------------- account security
+
+
+def _needs_otp() -> bool:
+    return now() - current_user.current_session.verified_at > timedelta(minutes=REAUTH_MINUTES)
+
+
+def _reauthenticate():
+    """Check the password (and an OTP when the last check is over 10 minutes old).
+    Returns errors by field; counts failures toward the lockout like a sign-in."""
+    cfg = current_app.config
+    errors = {}
+    if not current_user.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
+        errors["password"] = "Kata sandi sekarang salah."
+    elif _needs_otp():
+        code = security.normalize_otp(request.form.get("otp", ""))[:32]
+        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in current_user.confirmed_authenticators()]
+        if "ok" not in results:
+            errors["otp"] = "Kode OTP salah atau sudah dipakai. Masukkan kode yang sedang tampil di aplikasi."
+    if errors:
+        audit("reauth.failed", account=current_user, detail=", ".join(errors))
+        current_user.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"])
+    else:
+        current_user.current_session.mark_verified()
+    return errors
+
+
+def _security_page(status=200, block="content", **context):
+    account = current_user
+    context.setdefault("errors", {})
+    return respond("dashboard/security.html", block, status, needs_otp=_needs_otp(),
+                   authenticators=list(account.confirmed_authenticators().order_by(models.Authenticator.id)),
+                   recovery_codes_left=models.RecoveryCode.remaining(account),
+                   sessions=models.SessionRecord.of(account), current_session=account.current_session,
+                   sign_ins=models.AuditEvent.sign_ins(account), **context)
+
+
+@bp.get("/dashboard/keamanan")
+def security_settings():
+    return _security_page()
+
+
+@bp.post("/dashboard/keamanan/kata-sandi")
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def change_password():
+    errors = _reauthenticate()
+    if errors:
+        return _security_page(422, "password_form", errors=errors)
+    employee = current_user.employee
+    new = request.form.get("new_password", "")[:256]
+    problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
+                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
+    if not problems and current_user.check_password(new, current_app.config["ARGON2_COST"]):
+        problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
+    if problems:
+        return _security_page(422, "password_form", problems=problems)
+    current_user.set_password(new, current_app.config["ARGON2_COST"])
+    others = models.SessionRecord.delete().where(
+        (models.SessionRecord.account == current_user.id)
+        & (models.SessionRecord.id != current_user.current_session.id)).execute()
+    audit("password.changed", account=current_user, detail=f"dari halaman keamanan; {others} sesi lain diakhiri")
+    mail.send_email(employee.email, "Kata sandi Portal ASN Digital telah diganti", "password_changed",
+                    nip=employee.nip, nama=employee.nama, when=now())
+    flash("Kata sandi diganti. Sesi di perangkat lain telah diakhiri.", "success")
+    return go("dashboard.security_settings")
+
+
+def _add_authenticator_page(status=200, errors=None, device_name=""):
+    cfg = current_app.config
+    pending = models.Authenticator.pending_for(current_user, cfg["SECRET_KEY"])
+    secret = pending.secret(cfg["SECRET_KEY"])
+    uri = security.totp_uri(secret, current_user.employee.nip, cfg["TOTP_ISSUER"])
+    return respond("dashboard/authenticator_add.html", "add_form", status, errors=errors or {},
+                   device_name=device_name, otpauth_uri=uri, qr_svg=security.qr_svg(uri),
+                   grouped_secret=security.group_secret(secret), nip=current_user.employee.nip,
+                   issuer=cfg["TOTP_ISSUER"], needs_otp=_needs_otp())
+
+
+@bp.get("/dashboard/keamanan/autentikator/baru")
+def authenticator_add():
+    return _add_authenticator_page()
+
+
+@bp.post("/dashboard/keamanan/autentikator/baru")
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def authenticator_add_post():
+    device_name = " ".join(request.form.get("device_name", "").split())[:100]
+    if not device_name or len(device_name) > 40:
+        return _add_authenticator_page(422, {"device_name": "Isi nama perangkat (paling banyak 40 karakter)."},
+                                       device_name)
+    errors = _reauthenticate()
+    if errors:
+        return _add_authenticator_page(422, errors, device_name)
+    secret_key = current_app.config["SECRET_KEY"]
+    pending = models.Authenticator.pending_for(current_user, secret_key)
+    code = security.normalize_otp(request.form.get("new_otp", ""))[:32]
+    if pending.use_code(code, secret_key) != "ok":
+        return _add_authenticator_page(422, {"new_otp": "Kode dari aplikasi baru tidak cocok. Pindai kode QR di "
+                                                       "halaman ini lalu masukkan kode yang tampil."}, device_name)
+    pending.confirm(device_name)
+    audit("mfa.added", account=current_user, detail=device_name)
+    flash(f"Autentikator \u201c{device_name}\u201d ditambahkan.", "success")
+    return go("dashboard.security_settings")
+
+
+def _own_authenticator(authenticator_id):
+    authenticator = models.Authenticator.get_or_none(
+        (models.Authenticator.id == authenticator_id) & (models.Authenticator.account == current_user.id)
+        & models.Authenticator.confirmed_at.is_null(False))
+    if authenticator is None:
+        abort(404)
+    return authenticator
+
+
+@bp.get("/dashboard/keamanan/autentikator/<int:authenticator_id>/hapus")
+def authenticator_remove(authenticator_id):
+    return respond("dashboard/authenticator_remove.html", "remove_form", item=_own_authenticator(authenticator_id),
+                   errors={}, needs_otp=_needs_otp(), is_last=current_user.confirmed_authenticators().count() == 1)
+
+
+@bp.post("/dashboard/keamanan/autentikator/<int:authenticator_id>/hapus")
+def authenticator_remove_post(authenticator_id):
+    authenticator = _own_authenticator(authenticator_id)
+    is_last = current_user.confirmed_authenticators().count() == 1
+    if is_last:
+        return respond("dashboard/authenticator_remove.html", "remove_form", 409, item=authenticator,
+                       errors={}, needs_otp=_needs_otp(), is_last=True)
+    errors = _reauthenticate()
+    if errors:
+        return respond("dashboard/authenticator_remove.html", "remove_form", 422, item=authenticator,
+                       errors=errors, needs_otp=_needs_otp(), is_last=False)
+    authenticator.delete_instance()
+    audit("mfa.removed", account=current_user, detail=authenticator.name)
+    flash(f"Autentikator \u201c{authenticator.name}\u201d dihapus.", "success")
+    return go("dashboard.security_settings")
+
+
+@bp.post("/dashboard/keamanan/sesi/<int:session_id>/akhiri")
+def session_end(session_id):
+    ended = models.SessionRecord.delete().where((models.SessionRecord.id == session_id)
+                                                & (models.SessionRecord.account == current_user.id)).execute()
+    if not ended:
+        abort(404)
+    audit("session.ended", account=current_user, detail=f"sesi {session_id}")
+    if session_id == current_user.current_session.id:
+        logout_user()
+        flash("Anda telah keluar.", "success")
+        return go("auth.login")
+    flash("Sesi tersebut telah diakhiri.", "success")
+    return go("dashboard.security_settings")
+
+
+@bp.post("/dashboard/keamanan/sesi/akhiri-lainnya")
+def sessions_end_others():
+    ended = models.SessionRecord.delete().where(
+        (models.SessionRecord.account == current_user.id)
+        & (models.SessionRecord.id != current_user.current_session.id)).execute()
+    audit("session.ended", account=current_user, detail=f"{ended} sesi lain")
+    flash(f"{ended} sesi lain telah diakhiri.", "success")
+    return go("dashboard.security_settings")
+
+
+# --------------------------------------------------------------------------- contact details
+
+CONTACT_FIELDS = {"email": "email", "telepon": "nomor HP"}
+
+
+def _contact_page(status=200, block="content", errors=None, form=None, pending=None):
+    return respond("dashboard/contact.html", block, status, employee=current_user.employee,
+                   errors=errors or {}, form=form or {}, pending=pending)
+
+
+def _pending_contact_change():
+    token = (models.Token.select().where((models.Token.employee == current_user.employee)
+                                         & (models.Token.purpose == "contact") & models.Token.used_at.is_null())
+             .order_by(models.Token.id.desc()).first())
+    return token if token and token.expires_at > now() else None
+
+
+@bp.get("/dashboard/kontak")
+def contact():
+    return _contact_page(pending=_pending_contact_change())
+
+
+@bp.post("/dashboard/kontak")
+@limiter.limit(lambda: current_app.config["RESEND_RATE_LIMIT"])
+def contact_post():
+    field = request.form.get("field", "")
+    value = request.form.get("value", "")[:100].strip()
+    employee = current_user.employee
+    if field == "email":
+        value = value.lower()
+        valid = bool(models.EMAIL_RE.match(value))
+    elif field == "telepon":
+        value = re.sub(r"[\s\-]", "", value)
+        valid = bool(models.PHONE_RE.match(value))
+    else:
+        abort(400)
+    if not valid:
+        message = ("Alamat email tidak valid, contoh: nama@instansi.go.id." if field == "email"
+                   else "Nomor HP tidak valid, contoh: 081234567890.")
+        return _contact_page(422, errors={field: message}, form={field: value})
+    if value == getattr(employee, field):
+        return _contact_page(422, errors={field: f"Itu sudah {CONTACT_FIELDS[field]} Anda sekarang."},
+                             form={field: value})
+    code = security.verification_code()
+    models.Token.issue(employee, "contact", code, CONTACT_CODE_MINUTES, data={"field": field, "value": value})
+    if field == "email":
+        mail.send_email(value, "Kode verifikasi email baru Portal ASN Digital", "contact_code", nip=employee.nip,
+                        nama=employee.nama, code=code, minutes=CONTACT_CODE_MINUTES)
+    else:
+        mail.send_sms(value, f"Kode verifikasi nomor HP baru Portal ASN Digital: {code}. Berlaku "
+                      f"{CONTACT_CODE_MINUTES} menit. Jangan berikan kepada siapa pun.", nip=employee.nip)
+    audit("contact.change_requested", account=current_user, detail=field)
+    return go("dashboard.contact")
+
+
+@bp.post("/dashboard/kontak/verifikasi")
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def contact_verify():
+    token = _pending_contact_change()
+    if token is None:
+        flash("Tidak ada perubahan yang menunggu, atau kodenya sudah kedaluwarsa. Ulangi dari awal.", "info")
+        return go("dashboard.contact")
+    code = re.sub(r"\s", "", request.form.get("code", ""))[:32]
+    if token.attempts >= 5:
+        token.consume()
+        flash("Kode salah terlalu banyak. Ulangi perubahan dari awal.", "error")
+        return go("dashboard.contact")
+    if not security.constant_time_equals(security.hash_token(code), token.secret_hash):
+        models.Token.update(attempts=models.Token.attempts + 1).where(models.Token.id == token.id).execute()
+        return _contact_page(422, "verify_form", errors={"code": "Kode verifikasi salah."}, pending=token)
+    token.consume()
+    employee = current_user.employee
+    field, value = token.payload["field"], token.payload["value"]
+    old = getattr(employee, field)
+    models.Employee.update({getattr(models.Employee, field): value}).where(models.Employee.id == employee.id).execute()
+    audit("contact.changed", account=current_user, detail=field)
+    if field == "email" and old:
+        mail.send_email(old, "Email akun Portal ASN Digital telah diganti", "contact_changed", nip=employee.nip,
+                        nama=employee.nama, label=CONTACT_FIELDS[field], when=now())
+    elif old:
+        mail.send_sms(old, "Nomor HP akun Portal ASN Digital Anda telah diganti. Jika bukan Anda, segera "
+                      "hubungi helpdesk instansi.", nip=employee.nip)
+        mail.send_email(employee.email, "Nomor HP akun Portal ASN Digital telah diganti", "contact_changed",
+                        nip=employee.nip, nama=employee.nama, label=CONTACT_FIELDS[field], when=now())
+    flash(f"{CONTACT_FIELDS[field].capitalize()} Anda diperbarui.", "success")
+    return go("dashboard.contact")
