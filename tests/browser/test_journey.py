@@ -277,13 +277,7 @@ def test_login_errors_are_precise_for_nip_and_generic_for_password(page, live_se
     check_password_toggle(page, "password", java_script_enabled)
 
 
-@pytest.mark.parametrize("java_script_enabled", [
-    True,
-    pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=(
-        "app bug: static/css/app.css gives every button display:inline-block, which beats "
-        "the browser's [hidden]{display:none}, so the hidden Tampilkan button shows (and "
-        "does nothing) without JavaScript"))),
-], ids=["js-on", "js-off"])
+@pytest.mark.parametrize("java_script_enabled", [True, False], ids=["js-on", "js-off"])
 def test_password_toggle_only_shows_when_it_works(page, live_server, java_script_enabled):
     page.goto("/login")
     toggle = page.locator("[data-password-toggle=password]")
