@@ -249,8 +249,9 @@ def _register_error_handlers(app):
 
     @app.errorhandler(405)
     def method_not_allowed(exc):
-        return _error_page(405, "Cara akses tidak diizinkan",
-                           "Halaman ini tidak dapat dibuka dengan cara tersebut.")
+        body, status, *headers = _error_page(405, "Cara akses tidak diizinkan",
+                                             "Halaman ini tidak dapat dibuka dengan cara tersebut.")
+        return body, status, {**(headers[0] if headers else {}), **dict(exc.get_headers())}
 
     @app.errorhandler(413)
     def too_large(exc):

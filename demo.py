@@ -43,14 +43,76 @@ DEMO_EMPLOYEES = [
 DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES]
 
 
+# Career history of the first three demo employees: (jabatan, unit kerja, TMT) and (golongan, pangkat, TMT).
+DEMO_POSITIONS = {
+    "199001012020011001": [("CPNS Pranata Komputer", "Dinas Komunikasi dan Informatika", date(2020, 1, 1)),
+                           ("Pranata Komputer Ahli Pertama", "Dinas Komunikasi dan Informatika", date(2021, 4, 1))],
+    "198507152010012002": [("Pengelola Kepegawaian", "Bagian Umum", date(2010, 1, 1)),
+                           ("Analis Kepegawaian Ahli Pertama", "BKPSDM", date(2014, 10, 1)),
+                           ("Analis Sumber Daya Manusia Aparatur Ahli Muda", "BKPSDM", date(2019, 1, 2))],
+    "197803202005011003": [("Staf Tata Usaha", "Biro Umum", date(2005, 1, 1)),
+                           ("Kepala Subbagian Rumah Tangga", "Biro Umum", date(2012, 7, 2)),
+                           ("Kepala Bagian Tata Usaha", "Biro Umum", date(2019, 4, 1))],
+}
+DEMO_RANKS = {
+    "199001012020011001": [("III/a", "Penata Muda", date(2021, 4, 1))],
+    "198507152010012002": [("III/a", "Penata Muda", date(2010, 1, 1)),
+                           ("III/b", "Penata Muda Tingkat I", date(2014, 4, 1)),
+                           ("III/c", "Penata", date(2018, 4, 1)), ("III/d", "Penata Tingkat I", date(2022, 10, 1))],
+    "197803202005011003": [("III/a", "Penata Muda", date(2005, 1, 1)),
+                           ("III/d", "Penata Tingkat I", date(2015, 4, 1)), ("IV/a", "Pembina", date(2019, 4, 1))],
+}
+
+
 def seed():
-    """Create the demo employees, or bring them back to their listed data."""
+    """Create the demo employees (or bring them back to their listed data), with their
+    career history and a few small generated PDF documents."""
     with models.db.atomic():
         for data in DEMO_EMPLOYEES:
             (models.Employee.insert(**data)
              .on_conflict(conflict_target=[models.Employee.nip],
                           preserve=[getattr(models.Employee, k) for k in data if k != "nip"])
              .execute())
+        for nip, positions in DEMO_POSITIONS.items():
+            employee = models.Employee.by_nip(nip)
+            if models.PositionHistory.of(employee).exists():
+                continue
+            for jabatan, unit, tmt in positions:
+                models.PositionHistory.create(employee=employee, jabatan=jabatan, unit_kerja=unit, tmt=tmt,
+                                              nomor_sk=f"821/{tmt.year}/{employee.id:03d}")
+            for golongan, pangkat, tmt in DEMO_RANKS[nip]:
+                models.RankHistory.create(employee=employee, golongan=golongan, pangkat=pangkat, tmt=tmt,
+                                          nomor_sk=f"823/{tmt.year}/{employee.id:03d}")
+            for jenis, tmt in (("SK CPNS", positions[0][2]), ("SK Pangkat Terakhir", DEMO_RANKS[nip][-1][2])):
+                content = tiny_pdf([jenis, employee.nama, f"NIP {employee.nip}", f"TMT {tmt:%d-%m-%Y}",
+                                    "DOKUMEN CONTOH - MODE DEMO"])
+                models.Document.create(employee=employee, jenis=jenis, nomor=f"800/{tmt.year}/{employee.id:03d}",
+                                       tanggal=tmt, filename=f"{jenis.lower().replace(' ', '-')}-{nip}.pdf",
+                                       size=len(content), content=content)
+
+
+def tiny_pdf(lines) -> bytes:
+    """A valid one-page PDF with a few lines of text (Helvetica, no embedded fonts)."""
+    def escape(text):
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    text = "BT /F1 14 Tf 72 760 Td 18 TL " + " ".join(f"({escape(line)}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
+        "/Contents 4 0 R >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n"
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
 
 
 def employees():

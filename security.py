@@ -16,6 +16,7 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
+from werkzeug.urls import iri_to_uri
 
 # --------------------------------------------------------------------------- clock
 
@@ -293,4 +294,4 @@ def safe_next_url(target: str | None) -> str | None:
         return None
     if "\\" in target or any(ord(c) < 32 for c in target):
         return None
-    return target
+    return iri_to_uri(target)  # headers (Location, HX-Redirect) must be plain ASCII

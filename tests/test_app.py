@@ -110,3 +110,15 @@ def test_cli_seed_and_reset_demo(app):
 
 def test_cli_init_db(app):
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+
+
+def test_demo_seed_has_history_and_valid_pdfs(make_app):
+    make_app(DEMO=True)
+    with models.db.connection_context():
+        budi = models.Employee.by_nip("199001012020011001")
+        assert models.PositionHistory.of(budi).count() == 2 and models.RankHistory.of(budi).count() == 1
+        documents = list(models.Document.select().where(models.Document.employee == budi))
+        assert len(documents) == 2 and all(models.is_pdf(bytes(d.content)) for d in documents)
+    make_app(DEMO=True)  # seeding again adds nothing twice
+    with models.db.connection_context():
+        assert models.PositionHistory.of(models.Employee.by_nip("199001012020011001")).count() == 2

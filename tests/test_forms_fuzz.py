@@ -512,9 +512,6 @@ def test_wrong_methods_are_405_in_indonesian(client, path, method, htmx):
     assert "tidak dapat dibuka" in assert_rejected(response, 405)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG app.py method_not_allowed: the custom 405 page drops werkzeug's Allow header, "
-    "which RFC 9110 section 15.5.6 requires on every 405"))
 def test_a_405_says_which_methods_are_allowed(client):
     response = client.get("/logout")
     assert response.status_code == 405
@@ -559,12 +556,9 @@ def test_csrf_examples_and_the_token_from_the_page(csrf_app):
     assert "18 digit" in assert_rejected(response, 422)  # past CSRF, on to the form's own check
 
 
-# --------------------------------------------------------------------------- known bug
+# --------------------------------------------------------------------------- next URL
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG views/__init__.py finish_login: a ?next= path with characters outside latin-1 is put "
-    "raw into the HX-Redirect header; waitress then fails (UnicodeEncodeError) with a 500"))
 def test_next_url_with_non_latin1_characters_survives_the_htmx_redirect(app, enrolled, clock):
     helpers.next_step(clock)
     client = app.test_client()
@@ -572,3 +566,4 @@ def test_next_url_with_non_latin1_characters_survives_the_htmx_redirect(app, enr
     assert response.location == "/login/otp"
     response = client.post("/login/otp", data={"otp": helpers.code(enrolled)}, headers={"HX-Request": "true"})
     check_common(response)
+    assert response.headers["HX-Redirect"] == "/dashboard?q=%E2%82%AC"
