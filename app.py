@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import demo
 import mail
 import models
+import security
 from views import limiter, register_blueprints
 
 ROOT = Path(__file__).resolve().parent
@@ -58,6 +59,7 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_UPLOAD_LENGTH": 20 * 1024 * 1024,  # the admin's employee CSV: ~100,000 rows
 }
 
 csrf = CSRFProtect()
@@ -204,6 +206,8 @@ def _compress(response):
     if (response.status_code < 200 or response.status_code in (204, 304)
             or "gzip" not in request.headers.get("Accept-Encoding", "")
             or "Content-Encoding" in response.headers
+            # Downloads are streamed; compressing here would hold them whole in memory.
+            or response.headers.get("Content-Disposition", "").startswith("attachment")
             or not (response.mimetype or "").startswith(COMPRESSIBLE)):
         return response
     response.direct_passthrough = False
@@ -290,6 +294,31 @@ def _register_cli(app):
             click.echo(f"  baris {line}: {reason}", err=True)
         if report.errors:
             sys.exit(1)
+
+    @app.cli.command("create-admin")
+    @click.argument("nip")
+    def create_admin(nip):
+        """Give an existing employee the admin role."""
+        try:
+            employee = models.Employee.by_nip(security.parse_nip(nip).value)
+        except security.NipError as exc:
+            raise click.ClickException(str(exc)) from None
+        if employee is None:
+            raise click.ClickException(f"Tidak ada pegawai dengan NIP {nip}. Impor data pegawai dahulu.")
+        account = models.Account.for_employee(employee)
+        if account.role == "admin":
+            click.echo(f"{employee.nama} ({employee.nip}) sudah admin.")
+        else:
+            models.AuditEvent.record("role.changed", nip=employee.nip, account=account,
+                                     detail=f"{account.role} → admin (perintah create-admin)")
+            account.set_role("admin")
+            click.echo(f"{employee.nama} ({employee.nip}) sekarang admin.")
+        if account.password_hash is None or account.has_temporary_password:
+            password = account.issue_temporary_password(app.config["ARGON2_COST"])
+            models.AuditEvent.record("password.reset", nip=employee.nip, account=account,
+                                     detail="kata sandi sementara dari perintah create-admin")
+            click.echo(f"Kata sandi sementara (hanya ditampilkan sekali, berlaku "
+                       f"{models.TEMPORARY_PASSWORD_HOURS} jam, wajib diganti saat masuk): {password}")
 
     @app.cli.command("send-mail")
     def send_mail():

@@ -23,9 +23,9 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    fn,
 )
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
 
 import security
 from security import now
@@ -59,6 +59,7 @@ class BaseModel(Model):
 
 
 def create_tables():
+    add_missing_columns()
     db.create_tables(ALL_MODELS, safe=True)
 
 
@@ -111,6 +112,26 @@ class Employee(BaseModel):
         if today.day < self.tmt_cpns.day and not _is_month_end(today):
             months -= 1
         return divmod(months, 12)
+
+    @classmethod
+    def search(cls, text: str):
+        """By NIP (digits, typed with or without separators: a prefix is enough) or by
+        a part of the name; everyone when `text` is empty."""
+        query = cls.select().order_by(cls.nama, cls.nip)
+        text = " ".join((text or "").split())
+        digits = security.normalize_nip(text)
+        if digits.isdigit():
+            return query.where(cls.nip.startswith(digits))
+        if text:
+            return query.where(cls.nama.contains(text))
+        return query
+
+    def update_data(self, values: dict) -> None:
+        """Only the given fields are written: an import running at the same time keeps
+        the rest."""
+        Employee.update(values).where(Employee.id == self.id).execute()
+        for name, value in values.items():
+            setattr(self, name, value)
 
 
     def next_regular_promotion(self):
@@ -236,11 +257,12 @@ def import_employees(data: bytes) -> ImportReport:
         for i in range(0, len(nips), 500):
             chunk = nips[i:i + 500]
             existing.update(e.nip for e in Employee.select(Employee.nip).where(Employee.nip.in_(chunk)))
-        update = [getattr(Employee, k) for k in CSV_HEADER if k != "nip"]
-        for i in range(0, len(rows), 500):
-            (Employee.insert_many(rows[i:i + 500])
-             .on_conflict(conflict_target=[Employee.nip], preserve=update)
-             .execute())
+        # One upsert statement run for every row: building the SQL row by row with the
+        # query builder took most of the time of a 50,000-row import.
+        fields = [getattr(Employee, k) for k in CSV_HEADER]
+        upsert, _ = (Employee.insert_many([[None] * len(fields)], fields=fields).returning()
+                     .on_conflict(conflict_target=[Employee.nip], preserve=fields[1:]).sql())
+        db.cursor().executemany(upsert, [[f.db_value(row[f.name]) for f in fields] for row in rows])
     report.updated = len(existing)
     report.created = len(rows) - report.updated
     return report
@@ -512,6 +534,7 @@ class Account(BaseModel):
     created_at = DateTimeField(default=now)
     password_changed_at = DateTimeField(null=True)
     must_activate = BooleanField(default=False)  # registered; activation link not yet followed
+    temp_password_expires_at = DateTimeField(null=True)  # set while a helpdesk password is in use
 
     # Set by the session loader: the SessionRecord this request is signed in with.
     current_session = None
@@ -542,6 +565,7 @@ class Account(BaseModel):
         self.password_hash = security.hash_password(password, cost)
         self.must_change_password = False
         self.password_changed_at = now()
+        self.temp_password_expires_at = None
         self.save()
 
     def lock_minutes_left(self) -> int:
@@ -579,8 +603,49 @@ class Account(BaseModel):
         """Has chosen a password and activated it (or changed the NIK default)."""
         return self.password_hash is not None and not self.must_activate
 
-    def end_all_sessions(self) -> int:
+    # Helpdesk actions.
+
+    @property
+    def has_temporary_password(self) -> bool:
+        return self.temp_password_expires_at is not None
+
+    @property
+    def temporary_password_expired(self) -> bool:
+        return self.has_temporary_password and self.temp_password_expires_at <= now()
+
+    def issue_temporary_password(self, cost) -> str:
+        """A random password for the helpdesk to hand over; it must be changed at the
+        next login and stops working after TEMPORARY_PASSWORD_HOURS. Also unlocks the
+        account and signs every browser out. Returns the password (shown once)."""
+        password = security.new_temporary_password()
+        values = {"password_hash": security.hash_password(password, cost),
+                  "must_change_password": True, "failed_count": 0, "locked_until": None,
+                  "temp_password_expires_at": now() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)}
+        with db.atomic():
+            Account.update(values).where(Account.id == self.id).execute()
+            self.end_sessions()
+        for name, value in values.items():
+            setattr(self, name, value)
+        return password
+
+    def set_role(self, role: str) -> None:
+        Account.update(role=role).where(Account.id == self.id).execute()
+        self.role = role
+
+    def unlock(self) -> None:
+        self.register_success()
+
+    def reset_mfa(self) -> None:
+        """The next login goes to enrollment again (lost or replaced phone)."""
+        with db.atomic():
+            for model in MFA_MODELS:
+                model.delete().where(model.account == self.id).execute()
+
+    def end_sessions(self) -> int:
         return SessionRecord.delete().where(SessionRecord.account == self.id).execute()
+
+    def active_sessions(self):
+        return self.sessions.order_by(SessionRecord.last_seen_at.desc())
 
 
 # --------------------------------------------------------------------------- authenticators
@@ -859,11 +924,13 @@ class AuditEvent(BaseModel):
     ip = CharField(default="")
     user_agent = CharField(default="")
     detail = CharField(default="")
+    actor_nip = CharField(null=True, index=True)  # the helpdesk/admin operator, if any
 
     @classmethod
-    def record(cls, event: str, *, nip="", account=None, ip="", user_agent="", detail=""):
+    def record(cls, event: str, *, nip="", account=None, ip="", user_agent="", detail="",
+               actor_nip=None):
         return cls.create(event=event, nip=nip[:32], account=account, ip=ip[:64],
-                          user_agent=user_agent[:255], detail=detail[:255])
+                          user_agent=user_agent[:255], detail=detail[:255], actor_nip=actor_nip)
 
     SIGN_IN_EVENTS = ("login.ok", "login.failed", "login.locked", "login.inactive", "otp.failed",
                       "otp.replayed", "recovery_code.used", "recovery_code.failed", "account.locked",
@@ -878,10 +945,62 @@ class AuditEvent(BaseModel):
         return (cls.select().where((cls.account == account) & cls.event.in_(cls.SIGN_IN_EVENTS))
                 .order_by(cls.id.desc()).limit(limit))
 
+    @classmethod
+    def search(cls, *, nip="", event="", start=None, end=None):
+        """Newest first. `nip` matches the employee concerned or the operator who acted;
+        `start` and `end` are datetimes, `end` exclusive."""
+        query = cls.select().order_by(cls.id.desc())
+        if nip:
+            query = query.where((cls.nip == nip) | (cls.actor_nip == nip))
+        if event:
+            query = query.where(cls.event == event)
+        if start:
+            query = query.where(cls.created_at >= start)
+        if end:
+            query = query.where(cls.created_at < end)
+        return query
+
+    @classmethod
+    def event_names(cls) -> list:
+        return [e.event for e in cls.select(cls.event).distinct().order_by(cls.event)]
+
 
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
               Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
 
 
-def count_employees() -> int:
-    return Employee.select(fn.COUNT(Employee.id)).scalar()
+# --------------------------------------------------------------------------- admin console
+
+TEMPORARY_PASSWORD_HOURS = 24
+
+# What "reset MFA" removes.
+MFA_MODELS = (Authenticator, RecoveryCode)
+
+
+def clean_employee_edit(form) -> tuple[dict, dict]:
+    """The contact data and status an admin may change: (values, errors by field)."""
+    values = {"email": (form.get("email") or "").strip().lower()[:254],
+              "telepon": re.sub(r"[\s\-]", "", form.get("telepon") or "")[:20],
+              "status": (form.get("status") or "").strip().lower()}
+    errors = {}
+    if values["email"] and not EMAIL_RE.match(values["email"]):
+        errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
+    if values["telepon"] and not PHONE_RE.match(values["telepon"]):
+        errors["telepon"] = "Nomor HP Indonesia tidak valid, contoh: 081234567890."
+    if values["status"] not in STATUSES:
+        errors["status"] = "Pilih salah satu status: " + ", ".join(STATUSES) + "."
+    return values, errors
+
+
+def add_missing_columns():
+    """Adds the columns a newer version brought to an existing database (a pilot that
+    upgrades in place): create_tables(safe=True) leaves existing tables as they are."""
+    migrator = SchemaMigrator.from_database(db.obj)
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        if not db.table_exists(table):
+            continue
+        existing = {column.name for column in db.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in existing]
+        if missing:
+            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))

@@ -183,6 +183,16 @@ def _birth_date_forms(d: date):
     return {d.strftime("%Y%m%d"), d.strftime("%d%m%Y"), d.strftime("%d%m%y")}
 
 
+# No 0/O, 1/I/L: the helpdesk reads it out over the phone or writes it on paper.
+UNAMBIGUOUS_CHARS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_temporary_password() -> str:
+    """12 random characters (about 59 bits) in groups of four: "K7QM-4XPD-9TRW"."""
+    chars = "".join(secrets.choice(UNAMBIGUOUS_CHARS) for _ in range(12))
+    return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
 @cache
 def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)  # argon2id

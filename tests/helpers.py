@@ -71,3 +71,17 @@ def first_login(client, nip=NIP, nik=NIK) -> str:
 def next_step(clk):
     """Move the frozen clock to the next 30-second TOTP step (a used code can't be reused)."""
     clk.advance(seconds=30)
+
+
+ADMIN_NIP, ADMIN_NIK = "198507152010012002", "3578015507850002"
+HELPDESK_NIP, HELPDESK_NIK = "197803202005011003", "7371012003780003"
+
+
+def sign_in_as(client, role, nip=ADMIN_NIP, nik=ADMIN_NIK, **fields) -> models.Employee:
+    """A new employee with `role` who completes the first sign-in on `client`."""
+    with models.db.connection_context():
+        employee = make_employee(nip=nip, nik=nik, nama=f"Petugas {role}", email=f"{role}@example.go.id",
+                                 **fields)
+        models.Account.for_employee(employee).set_role(role)
+    first_login(client, nip, nik)
+    return employee

@@ -31,13 +31,14 @@ def per_nip_code_limit():
 
 
 def register_blueprints(app):
-    from views import account, auth, dashboard, help, mfa
+    from views import account, admin, auth, dashboard, help, mfa
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(help.bp, url_prefix="/bantuan")
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
 
 
 def respond(template: str, block: str, status: int = 200, **context):
@@ -60,10 +61,12 @@ def client():
     return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string or ""}
 
 
-def audit(event: str, *, account=None, nip="", detail=""):
+def audit(event: str, *, account=None, nip="", detail="", actor=None):
+    """`actor`: the helpdesk or admin account acting on someone else's behalf."""
     if account is not None and not nip:
         nip = account.employee.nip
-    models.AuditEvent.record(event, nip=nip, account=account, detail=detail, **client())
+    models.AuditEvent.record(event, nip=nip, account=account, detail=detail,
+                             actor_nip=actor.employee.nip if actor else None, **client())
 
 
 # --------------------------------------------------------------------------- pending login

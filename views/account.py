@@ -309,7 +309,7 @@ def reset_post(secret):
     account.must_activate = False  # the e-mail link proves the address
     account.set_password(new, current_app.config["ARGON2_COST"])
     account.register_success()  # unlocks a locked account
-    ended = account.end_all_sessions()
+    ended = account.end_sessions()
     audit("password.reset", account=account, detail=f"lewat email; {ended} sesi diakhiri")
     mail.send_email(employee.email, "Kata sandi Portal ASN Digital telah diganti", "password_changed",
                     nip=employee.nip, nama=employee.nama, when=now())

@@ -26,6 +26,9 @@ bp = Blueprint("auth", __name__)
 
 GENERIC_LOGIN_ERROR = ("NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi "
                        "awal adalah NIK (16 digit) Anda.")
+TEMPORARY_EXPIRED_ERROR = (f"Kata sandi sementara dari helpdesk sudah tidak berlaku (hanya berlaku "
+                           f"{models.TEMPORARY_PASSWORD_HOURS} jam). Hubungi helpdesk untuk meminta "
+                           "kata sandi sementara yang baru.")
 
 
 def _login_limit():
@@ -103,6 +106,9 @@ def login_post():
     if not employee.is_active:
         audit("login.inactive", account=account, detail=f"status {employee.status}")
         return _login_page(403, message=inactive_message(), nip=nip.value)
+    if account.temporary_password_expired:
+        audit("login.failed", account=account, detail="kata sandi sementara kedaluwarsa")
+        return _login_page(403, message=TEMPORARY_EXPIRED_ERROR, nip=nip.value)
 
     if account.must_activate:
         audit("login.not_activated", account=account)

@@ -1,0 +1,453 @@
+"""Helpdesk and admin console: employees (search, CSV upload, contact data, roles), the
+helpdesk actions on an account, each after the operator records how the caller's
+identity was checked, and the audit log. Every route needs a fully signed-in helpdesk or
+admin; the routes marked admin_only need an admin."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+import mail
+import models
+import security
+from security import now
+from views import audit, go, respond
+
+bp = Blueprint("admin", __name__)
+
+STAFF_ROLES = ("helpdesk", "admin")
+EMPLOYEES_PER_PAGE = 20
+EVENTS_PER_PAGE = 50
+UPLOAD_ERRORS_SHOWN = 200
+WIB = timedelta(hours=7)  # times are stored in UTC; operators read Western Indonesia Time
+
+
+@bp.before_request
+def require_staff():
+    """Runs before every route of this blueprint, so a new route is never left open."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if current_user.role not in STAFF_ROLES or not current_user.is_active:
+        abort(403)
+    return None
+
+
+def admin_only(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.app_template_filter("wib")
+def wib(moment) -> str:
+    return (moment + WIB).strftime("%d-%m-%Y %H:%M WIB") if moment else "—"
+
+
+@bp.app_template_filter("masked_nik")
+def masked_nik(nik: str) -> str:
+    """Enough to compare with the caller's KTP, not enough to sign in with while the
+    NIK is still the default password."""
+    return nik[:6] + "•" * 6 + nik[-4:] if len(nik) == 16 else "—"
+
+
+@dataclass
+class Pager:
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _pager(query, per_page):
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    pager = Pager(page, per_page, query.count())
+    pager.page = min(page, pager.pages)
+    return query.paginate(pager.page, per_page), pager
+
+
+def _employee_or_404(nip: str) -> models.Employee:
+    employee = models.Employee.by_nip(nip)
+    if employee is None:
+        abort(404)
+    return employee
+
+
+def _may_change(employee, account) -> bool:
+    """Nobody changes their own account here, and the helpdesk only ordinary
+    employees' (otherwise a helpdesk could reset an admin's password and MFA)."""
+    if employee.id == current_user.employee_id:
+        return False
+    return current_user.role == "admin" or account is None or account.role == "pegawai"
+
+
+def _target(nip: str):
+    employee = _employee_or_404(nip)
+    account = models.Account.get_or_none(models.Account.employee == employee)
+    if not _may_change(employee, account):
+        abort(403)
+    return employee, account
+
+
+# --------------------------------------------------------------------------- employees
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.employees"))
+
+
+@bp.get("/pegawai")
+def employees():
+    q = request.args.get("q", "")[:100]
+    page, pager = _pager(models.Employee.search(q), EMPLOYEES_PER_PAGE)
+    return respond("admin/employees.html", "results", q=q, employees=list(page), pager=pager)
+
+
+def _employee_page(employee, status=200, errors=None, form=None):
+    account = models.Account.get_or_none(models.Account.employee == employee)
+    return respond(
+        "admin/employee.html", "content", status, employee=employee, account=account,
+        authenticators=list(account.confirmed_authenticators()) if account else [],
+        sessions=list(account.active_sessions()) if account else [],
+        events=list(models.AuditEvent.for_nip(employee.nip).limit(20)),
+        actions=[(slug, spec) for slug, spec in ACTIONS.items() if _needed(slug, account)],
+        may_change=_may_change(employee, account), statuses=models.STATUSES, roles=models.ROLES,
+        errors=errors or {}, form=form or {}, labels=EVENT_LABELS)
+
+
+@bp.get("/pegawai/<nip>")
+def employee(nip):
+    return _employee_page(_employee_or_404(nip))
+
+
+@bp.post("/pegawai/<nip>/data")
+@admin_only
+def employee_data_post(nip):
+    employee, account = _target(nip)
+    values, errors = models.clean_employee_edit(request.form)
+    if errors:
+        return _employee_page(employee, 422, errors, values)
+    changed = [name for name, value in values.items() if getattr(employee, name) != value]
+    if not changed:
+        flash("Tidak ada perubahan.", "info")
+        return go("admin.employee", nip=employee.nip)
+    detail = "diubah: " + ", ".join(changed)
+    if "status" in changed:
+        detail += f"; status {employee.status} → {values['status']}"
+    employee.update_data(values)
+    if account and not employee.is_active:
+        account.end_sessions()  # a deactivated employee is signed out everywhere
+    audit("employee.updated", account=account, nip=employee.nip, actor=current_user, detail=detail)
+    flash("Data pegawai tersimpan.", "success")
+    return go("admin.employee", nip=employee.nip)
+
+
+@bp.post("/pegawai/<nip>/peran")
+@admin_only
+def role_post(nip):
+    employee, account = _target(nip)
+    role = request.form.get("role", "")
+    if role not in models.ROLES:
+        return _employee_page(employee, 422, {"role": "Pilih peran: pegawai, helpdesk, atau admin."})
+    account = account or models.Account.for_employee(employee)
+    if role != account.role:
+        audit("role.changed", account=account, actor=current_user, detail=f"{account.role} → {role}")
+        account.set_role(role)
+        flash(f"Peran {employee.nama} sekarang {role}.", "success")
+    return go("admin.employee", nip=employee.nip)
+
+
+# --------------------------------------------------------------------------- CSV upload
+
+
+def _upload_page(status=200, errors=None, report=None):
+    return respond("admin/upload.html", "content", status, errors=errors or {}, report=report,
+                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER),
+                   limit_mb=current_app.config["MAX_UPLOAD_LENGTH"] // 2**20)
+
+
+@bp.get("/pegawai/unggah")
+@admin_only
+def upload():
+    return _upload_page()
+
+
+@bp.post("/pegawai/unggah")
+@admin_only
+def upload_post():
+    # The upload may be larger than the site-wide limit. The global CSRF check would read
+    # the body under that limit before this view runs, so this view is exempt from it
+    # (see below) and checks CSRF itself, after the role check and the raised limit.
+    request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
+    try:
+        if current_app.config["WTF_CSRF_ENABLED"]:
+            current_app.extensions["csrf"].protect()
+        upload = request.files.get("berkas")
+    except RequestEntityTooLarge:
+        limit_mb = current_app.config["MAX_UPLOAD_LENGTH"] // 2**20
+        return _upload_page(413, {"berkas": (
+            f"Berkas terlalu besar. Batasnya {limit_mb} MB (sekitar 100.000 baris). Bagi "
+            "berkas menjadi beberapa bagian, lalu unggah satu per satu.")})
+    if upload is None or not upload.filename:
+        return _upload_page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
+    report = models.import_employees(upload.read())
+    audit("employees.imported", actor=current_user,
+          detail=f"{upload.filename[:80]}: {report.created} baru, {report.updated} diperbarui, "
+                 f"{len(report.errors)} baris ditolak")
+    return _upload_page(422 if report.errors and not report.imported else 200, report=report)
+
+
+bp.record_once(lambda state: state.app.extensions["csrf"].exempt(upload_post))
+
+
+# --------------------------------------------------------------------------- helpdesk actions
+
+
+@dataclass(frozen=True)
+class Action:
+    title: str
+    effect: str  # what happens, for the confirmation page
+    done: str
+    not_needed: str
+    event: str
+    subject: str  # of the message to the employee
+    template: str
+
+
+ACTIONS = {
+    "buka-kunci": Action(
+        "Buka kunci akun",
+        "Kunci karena terlalu banyak percobaan gagal dibuka, dan hitungan gagal kembali nol. "
+        "Kata sandi dan MFA tidak berubah.",
+        "Kunci akun dibuka. Pegawai dapat masuk lagi.",
+        "Akun ini tidak sedang terkunci.",
+        "account.unlocked", "Akun Portal ASN Digital Anda dibuka kuncinya oleh helpdesk",
+        "helpdesk_unlocked"),
+    "kata-sandi-sementara": Action(
+        "Beri kata sandi sementara",
+        f"Kata sandi acak dibuat dan ditampilkan sekali kepada Anda. Kata sandi itu berlaku "
+        f"{models.TEMPORARY_PASSWORD_HOURS} jam dan wajib diganti pegawai saat masuk. Kata sandi "
+        "lama berhenti berlaku, kunci akun dibuka, dan semua sesi pegawai diakhiri.",
+        "Kata sandi sementara dibuat.",
+        "",
+        "password.reset", "Kata sandi Portal ASN Digital Anda direset oleh helpdesk",
+        "helpdesk_temporary_password"),
+    "reset-mfa": Action(
+        "Reset MFA",
+        "Semua autentikator (aplikasi OTP) akun ini dihapus. Saat masuk berikutnya, setelah "
+        "kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
+        "MFA direset. Saat masuk berikutnya pegawai mengaktifkan MFA lagi.",
+        "Akun ini belum mengaktifkan MFA, jadi tidak ada yang perlu direset.",
+        "mfa.reset", "MFA akun Portal ASN Digital Anda direset oleh helpdesk",
+        "helpdesk_mfa_reset"),
+    "akhiri-sesi": Action(
+        "Akhiri semua sesi",
+        "Semua perangkat yang sedang masuk dengan akun ini dikeluarkan. Kata sandi dan MFA "
+        "tidak berubah.",
+        "Semua sesi diakhiri.",
+        "Akun ini tidak sedang masuk di perangkat mana pun.",
+        "sessions.ended", "Semua sesi Portal ASN Digital Anda diakhiri oleh helpdesk",
+        "helpdesk_sessions_ended"),
+}
+ACTION_PATH = "/pegawai/<nip>/<any(" + ", ".join(f'"{slug}"' for slug in ACTIONS) + "):action>"
+
+# How the operator made sure the caller is the employee (per BKN's helpdesk practice).
+VERIFICATIONS = {
+    "ktp": ("KTP", "KTP (asli atau pindaian): nama dan NIK cocok dengan data pegawai"),
+    "sk": ("SK pengangkatan", "SK pengangkatan ASN: nama dan NIP cocok"),
+    "lainnya": ("identitas lain", "Bukti identitas lain (kartu pegawai, surat keterangan atasan); "
+                                  "sebutkan di alasan"),
+}
+
+
+def _needed(slug: str, account) -> bool:
+    if slug == "kata-sandi-sementara":
+        return True
+    if account is None:
+        return False
+    if slug == "buka-kunci":
+        return account.lock_minutes_left() > 0
+    if slug == "reset-mfa":
+        return account.has_mfa
+    return account.sessions.exists()
+
+
+def _action_page(employee, slug, status=200, errors=None, checked=(), reason=""):
+    return respond("admin/action.html", "content", status, employee=employee, slug=slug,
+                   spec=ACTIONS[slug], errors=errors or {}, checked=checked, reason=reason,
+                   verifications=VERIFICATIONS, needed=_needed(slug, models.Account.get_or_none(
+                       models.Account.employee == employee)))
+
+
+@bp.get(ACTION_PATH)
+def action(nip, action):
+    employee, _ = _target(nip)
+    return _action_page(employee, action)
+
+
+@bp.post(ACTION_PATH)
+def action_post(nip, action):
+    employee, account = _target(nip)
+    spec = ACTIONS[action]
+    if not _needed(action, account):
+        flash(spec.not_needed, "info")
+        return go("admin.employee", nip=employee.nip)
+    checked = [key for key in VERIFICATIONS if key in request.form.getlist("verifikasi")]
+    reason = " ".join(request.form.get("alasan", "").split())
+    errors = {}
+    if not checked:
+        errors["verifikasi"] = "Centang cara Anda memastikan identitas pegawai."
+    if len(reason) < 5:
+        errors["alasan"] = "Tulis alasan tindakan ini, misalnya \"ponsel hilang, lapor lewat telepon\"."
+    elif len(reason) > 200:
+        errors["alasan"] = "Alasan paling banyak 200 karakter."
+    if errors:
+        return _action_page(employee, action, 422, errors, checked, reason)
+
+    password = None
+    if action == "kata-sandi-sementara":
+        account = account or models.Account.for_employee(employee)
+        password = account.issue_temporary_password(current_app.config["ARGON2_COST"])
+    elif action == "buka-kunci":
+        account.unlock()
+    elif action == "reset-mfa":
+        account.reset_mfa()
+    else:
+        account.end_sessions()
+    sent = _notify(employee, spec)
+    audit(spec.event, account=account, actor=current_user, detail=(
+        "verifikasi: " + ", ".join(VERIFICATIONS[key][0] for key in checked)
+        + f"; alasan: {reason}" + ("" if sent else "; tanpa pemberitahuan: email dan HP kosong")))
+    if password:
+        return respond("admin/temporary_password.html", "content", employee=employee,
+                       password=password, expires_at=account.temp_password_expires_at)
+    flash(spec.done, "success")
+    return go("admin.employee", nip=employee.nip)
+
+
+def _notify(employee, spec) -> bool:
+    """Tells the employee what the helpdesk did (never the password), so an action they
+    did not ask for does not go unnoticed. E-mail, else SMS; False when neither is known."""
+    context = {"nama": employee.nama, "waktu": wib(now()), "jam": models.TEMPORARY_PASSWORD_HOURS,
+               "kontak": current_app.config["HELPDESK_CONTACT"]}
+    if employee.email:
+        mail.send_email(employee.email, spec.subject, spec.template, nip=employee.nip, **context)
+    elif employee.telepon:
+        mail.send_sms(employee.telepon, f"Portal ASN Digital: {spec.subject} ({context['waktu']}). "
+                                        f"Bukan Anda yang meminta? Hubungi {context['kontak']}.",
+                      nip=employee.nip)
+    else:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- audit log
+
+EVENT_LABELS = {
+    "login.ok": "masuk berhasil", "login.password_ok": "kata sandi benar, menunggu OTP",
+    "login.failed": "masuk gagal", "login.locked": "percobaan saat terkunci",
+    "login.inactive": "ditolak: status tidak aktif", "account.locked": "akun terkunci",
+    "account.unlocked": "kunci dibuka helpdesk", "otp.ok": "OTP benar", "otp.failed": "OTP salah",
+    "otp.replayed": "OTP dipakai ulang", "password.changed": "kata sandi diganti",
+    "password.reset": "kata sandi sementara diberikan", "mfa.enrolled": "MFA diaktifkan",
+    "mfa.enroll_failed": "aktivasi MFA gagal", "mfa.reset": "MFA direset",
+    "sessions.ended": "semua sesi diakhiri", "role.changed": "peran diubah",
+    "employee.updated": "data pegawai diubah", "employees.imported": "impor data pegawai",
+    "audit.exported": "log audit diunduh", "logout": "keluar",
+}
+
+
+def _audit_filters():
+    """(the form as typed, AuditEvent.search arguments, errors by field)."""
+    form = {name: request.args.get(name, "").strip()[:40] for name in ("nip", "event", "dari", "sampai")}
+    filters, errors = {"event": form["event"]}, {}
+    if form["nip"]:
+        filters["nip"] = security.normalize_nip(form["nip"])
+        if not filters["nip"].isdigit():
+            errors["nip"] = "NIP hanya berisi angka."
+    for name, key, days in (("dari", "start", 0), ("sampai", "end", 1)):
+        if not form[name]:
+            continue
+        try:
+            day = date.fromisoformat(form[name])
+        except ValueError:
+            errors[name] = "Tanggal dengan format TTTT-BB-HH, misalnya 2026-11-23."
+            continue
+        filters[key] = datetime.combine(day + timedelta(days=days), time()) - WIB
+    if filters.get("start") and filters.get("end") and filters["start"] >= filters["end"]:
+        errors["sampai"] = "Tanggal akhir tidak boleh sebelum tanggal awal."
+    return form, filters, errors
+
+
+@bp.get("/audit")
+@admin_only
+def audit_log():
+    form, filters, errors = _audit_filters()
+    query = models.AuditEvent.search(**filters) if not errors else models.AuditEvent.select().where(False)
+    events, pager = _pager(query, EVENTS_PER_PAGE)
+    return respond("admin/audit.html", "content", 422 if errors else 200, form=form, errors=errors,
+                   events=list(events), pager=pager, labels=EVENT_LABELS,
+                   event_names=sorted(set(EVENT_LABELS) | set(models.AuditEvent.event_names())),
+                   query_args={k: v for k, v in form.items() if v})
+
+
+@bp.get("/audit.csv")
+@admin_only
+def audit_export():
+    form, filters, errors = _audit_filters()
+    if errors:
+        return audit_log()
+    audit("audit.exported", actor=current_user,
+          detail="; ".join(f"{k}={v}" for k, v in form.items() if v) or "semua")
+    filename = f"log-audit-{(now() + WIB):%Y%m%d-%H%M}.csv"
+    return Response(_csv_lines(models.AuditEvent.search(**filters)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _csv_lines(query):
+    """Streamed: the log can be long. The request's connection is closed by the time the
+    server reads this, so the generator opens its own."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # so spreadsheet programs read UTF-8
+    writer.writerow(["waktu_wib", "peristiwa", "nip", "petugas", "ip", "user_agent", "keterangan"])
+    with models.db.connection_context():
+        for count, event in enumerate(query.iterator(), 1):
+            writer.writerow([(event.created_at + WIB).strftime("%Y-%m-%d %H:%M:%S"), event.event,
+                             event.nip, event.actor_nip or "", event.ip, _cell(event.user_agent),
+                             _cell(event.detail)])
+            if count % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """User agents and reasons come from outside: a leading = + - @ would make a
+    spreadsheet run them as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
