@@ -441,6 +441,20 @@ class LeaveRequest(BaseModel):
         return cls.get_or_none((cls.id == request_id) & (cls.employee == employee))
 
     @classmethod
+    def with_status(cls, status: str):
+        return cls.select(cls, Employee).join(Employee).where(cls.status == status).order_by(cls.start, cls.id)
+
+    def clashes_with_approved(self) -> bool:
+        return LeaveRequest.select().where(
+            (LeaveRequest.employee == self.employee_id) & (LeaveRequest.status == "disetujui")
+            & (LeaveRequest.id != self.id) & (LeaveRequest.start <= self.end) & (LeaveRequest.end >= self.start)
+        ).exists()
+
+    def decide(self, status: str, note: str, admin_nip: str) -> None:
+        self.status, self.decision_note, self.decided_by, self.decided_at = status, note, admin_nip, now()
+        self.save()
+
+    @classmethod
     def annual_days_used(cls, employee, year: int) -> int:
         """Working days of annual leave approved or waiting, in `year`."""
         requests = cls.select().where((cls.employee == employee) & (cls.jenis == "tahunan")

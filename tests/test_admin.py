@@ -4,7 +4,7 @@ log, and the create-admin command."""
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import quote
 
 import pytest
@@ -41,8 +41,16 @@ MINIMUM_ROLE = {
     "admin.upload_post": "admin",
     "admin.audit_log": "admin",
     "admin.audit_export": "admin",
+    "admin.history_upload": "admin",
+    "admin.history_upload_post": "admin",
+    "admin.document_post": "admin",
+    "admin.document_delete": "admin",
+    "admin.document_download": "admin",
+    "admin.leave_requests": "admin",
+    "admin.leave_decide": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def console_routes(app, nip=NIP):
@@ -54,7 +62,9 @@ def console_routes(app, nip=NIP):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for action in admin.ACTIONS if "action" in rule.arguments else [None]:
-                values = {"nip": nip, "action": action}
+                # The target fixture's documents 1 and 2 (2 is the one deleted) and leave request 1.
+                values = {"nip": nip, "action": action, "document_id": 2 if "hapus" in rule.rule else 1,
+                          "request_id": 1}
                 with app.test_request_context():
                     url = app.url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
                 routes.append((method, url, rule.endpoint))
@@ -76,6 +86,10 @@ def target(app, clock):
     with models.db.connection_context():
         employee = make_employee()
         models.Account.for_employee(employee)
+        for jenis in ("SK CPNS", "SK PNS"):
+            models.Document.create(employee=employee, jenis=jenis, filename="sk.pdf", size=len(PDF), content=PDF)
+        models.LeaveRequest.create(employee=employee, jenis="tahunan", start=date(2026, 12, 7),
+                                   end=date(2026, 12, 8), reason="Keluarga")
     return employee
 
 
@@ -154,7 +168,8 @@ def test_every_change_is_a_post_with_csrf(app, client, target, clock):
     app.config["WTF_CSRF_ENABLED"] = True
     posts = [(u, e) for m, u, e in console_routes(app) if m == "POST"]
     assert {e for _, e in posts} == {"admin.action_post", "admin.employee_data_post", "admin.role_post",
-                                     "admin.upload_post"}
+                                     "admin.upload_post", "admin.history_upload_post", "admin.document_post",
+                                     "admin.document_delete", "admin.leave_decide"}
     form = {"verifikasi": "ktp", "alasan": "ponsel hilang", "role": "admin", "status": "aktif",
             "email": "x@example.go.id"}
     for url, _ in posts:

@@ -17,10 +17,12 @@ from flask import (
     flash,
     redirect,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import secure_filename
 
 import mail
 import models
@@ -127,16 +129,17 @@ def employees():
     return respond("admin/employees.html", "results", q=q, employees=list(page), pager=pager)
 
 
-def _employee_page(employee, status=200, errors=None, form=None):
+def _employee_page(employee, status=200, errors=None, form=None, doc_form=None):
     account = models.Account.get_or_none(models.Account.employee == employee)
     return respond(
         "admin/employee.html", "content", status, employee=employee, account=account,
         authenticators=list(account.confirmed_authenticators()) if account else [],
         sessions=list(account.active_sessions()) if account else [],
         events=list(models.AuditEvent.for_nip(employee.nip).limit(20)),
+        documents=list(models.Document.listing(employee)),
         actions=[(slug, spec) for slug, spec in ACTIONS.items() if _needed(slug, account)],
         may_change=_may_change(employee, account), statuses=models.STATUSES, roles=models.ROLES,
-        errors=errors or {}, form=form or {}, labels=EVENT_LABELS)
+        errors=errors or {}, form=form or {}, doc_form=doc_form or {}, labels=EVENT_LABELS)
 
 
 @bp.get("/pegawai/<nip>")
@@ -196,17 +199,22 @@ def upload():
     return _upload_page()
 
 
+def _read_upload(limit: int):
+    """The uploaded file `berkas`, read under `limit` bytes instead of the site-wide
+    limit. The global CSRF check would read the body under that smaller limit before the
+    view runs, so upload views are exempt from it (see below) and check CSRF here, after
+    the role check and the raised limit. Raises RequestEntityTooLarge."""
+    request.max_content_length = limit
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        current_app.extensions["csrf"].protect()
+    return request.files.get("berkas")
+
+
 @bp.post("/pegawai/unggah")
 @admin_only
 def upload_post():
-    # The upload may be larger than the site-wide limit. The global CSRF check would read
-    # the body under that limit before this view runs, so this view is exempt from it
-    # (see below) and checks CSRF itself, after the role check and the raised limit.
-    request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
     try:
-        if current_app.config["WTF_CSRF_ENABLED"]:
-            current_app.extensions["csrf"].protect()
-        upload = request.files.get("berkas")
+        upload = _read_upload(current_app.config["MAX_UPLOAD_LENGTH"])
     except RequestEntityTooLarge:
         limit_mb = current_app.config["MAX_UPLOAD_LENGTH"] // 2**20
         return _upload_page(413, {"berkas": (
@@ -221,7 +229,150 @@ def upload_post():
     return _upload_page(422 if report.errors and not report.imported else 200, report=report)
 
 
-bp.record_once(lambda state: state.app.extensions["csrf"].exempt(upload_post))
+def _history_page(status=200, errors=None, report=None):
+    return respond("admin/upload_history.html", "content", status, errors=errors or {}, report=report,
+                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.HISTORY_HEADER))
+
+
+@bp.get("/riwayat/unggah")
+@admin_only
+def history_upload():
+    return _history_page()
+
+
+@bp.post("/riwayat/unggah")
+@admin_only
+def history_upload_post():
+    upload = request.files.get("berkas")
+    if upload is None or not upload.filename:
+        return _history_page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
+    report = models.import_history(upload.read())
+    audit("history.imported", actor=current_user,
+          detail=f"{upload.filename[:80]}: {report.created} baru, {report.updated} diperbarui, "
+                 f"{len(report.errors)} baris ditolak")
+    return _history_page(422 if report.errors and not report.imported else 200, report=report)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@bp.post("/pegawai/<nip>/dokumen")
+@admin_only
+def document_post(nip):
+    employee, _ = _target(nip)
+    limit_mb = models.Document.MAX_BYTES // 2**20
+    try:
+        upload = _read_upload(models.Document.MAX_BYTES + 64 * 1024)  # room for the form fields
+    except RequestEntityTooLarge:
+        return _employee_page(employee, 413, {"berkas": f"Berkas terlalu besar. Batasnya {limit_mb} MB."})
+    form = {k: " ".join(request.form.get(k, "").split())[:100] for k in ("jenis", "nomor", "tanggal")}
+    errors = {}
+    if not form["jenis"]:
+        errors["jenis"] = "Isi jenis dokumen, misalnya \"SK Kenaikan Pangkat\"."
+    tanggal = None
+    if form["tanggal"]:
+        try:
+            tanggal = date.fromisoformat(form["tanggal"])
+        except ValueError:
+            errors["tanggal"] = "Tanggal dengan format TTTT-BB-HH."
+    content = upload.read() if upload and upload.filename else b""
+    if not content:
+        errors["berkas"] = "Pilih berkas PDF."
+    elif len(content) > models.Document.MAX_BYTES:
+        errors["berkas"] = f"Berkas terlalu besar. Batasnya {limit_mb} MB."
+    elif not models.is_pdf(content):
+        errors["berkas"] = "Berkas bukan PDF (isinya diperiksa, bukan namanya). Simpan atau pindai sebagai PDF."
+    if errors:
+        return _employee_page(employee, 422, errors, doc_form=form)
+    filename = secure_filename(upload.filename) or "dokumen.pdf"
+    if not filename.lower().endswith(".pdf"):
+        filename += ".pdf"
+    document = models.Document.create(employee=employee, jenis=form["jenis"], nomor=form["nomor"],
+                                      tanggal=tanggal, filename=filename, size=len(content), content=content)
+    models.Notification.create(employee=employee, title=f"Dokumen baru: {document.jenis}",
+                               body="Dokumen dapat diunduh di menu Dokumen.",
+                               link=url_for("dashboard.documents"))
+    audit("document.uploaded", nip=employee.nip, actor=current_user, detail=f"dokumen {document.id}: {document.jenis}")
+    flash(f"Dokumen {document.jenis} tersimpan.", "success")
+    return go("admin.employee", nip=employee.nip)
+
+
+@bp.post("/pegawai/<nip>/dokumen/<int:document_id>/hapus")
+@admin_only
+def document_delete(nip, document_id):
+    employee, _ = _target(nip)
+    deleted = models.Document.delete().where((models.Document.id == document_id)
+                                             & (models.Document.employee == employee)).execute()
+    if not deleted:
+        abort(404)
+    audit("document.deleted", nip=employee.nip, actor=current_user, detail=f"dokumen {document_id}")
+    flash("Dokumen dihapus.", "success")
+    return go("admin.employee", nip=employee.nip)
+
+
+@bp.get("/dokumen/<int:document_id>")
+@admin_only
+def document_download(document_id):
+    document = models.Document.get_or_none(models.Document.id == document_id)
+    if document is None:
+        abort(404)
+    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
+                     download_name=document.filename, max_age=0)
+
+
+for _view in (upload_post, document_post):
+    bp.record_once(lambda state, view=_view: state.app.extensions["csrf"].exempt(view))
+
+
+# --------------------------------------------------------------------------- leave requests
+
+
+@bp.get("/cuti")
+@admin_only
+def leave_requests():
+    status = request.args.get("status", "diajukan")
+    if status not in models.LeaveRequest.STATUS_LABELS:
+        status = "diajukan"
+    page, pager = _pager(models.LeaveRequest.with_status(status), EMPLOYEES_PER_PAGE)
+    return respond("admin/leave.html", "content", requests=list(page), pager=pager, shown_status=status,
+                   labels=models.LeaveRequest.STATUS_LABELS, types=models.LEAVE_TYPES, errors={})
+
+
+@bp.post("/cuti/<int:request_id>")
+@admin_only
+def leave_decide(request_id):
+    item = models.LeaveRequest.get_or_none(models.LeaveRequest.id == request_id)
+    if item is None:
+        abort(404)
+    if item.employee_id == current_user.employee_id:
+        abort(403)  # nobody approves their own leave
+    decision = request.form.get("keputusan", "")
+    note = " ".join(request.form.get("catatan", "").split())[:300]
+    error = None
+    if item.status != "diajukan":
+        error = "Pengajuan ini sudah diputuskan."
+    elif decision not in ("setujui", "tolak"):
+        error = "Pilih setujui atau tolak."
+    elif decision == "tolak" and not note:
+        error = "Tulis alasan penolakan di catatan."
+    elif decision == "setujui" and item.clashes_with_approved():
+        error = "Bertabrakan dengan cuti lain pegawai ini yang sudah disetujui."
+    if error:
+        flash(error, "error")
+        return go("admin.leave_requests")
+    status = "disetujui" if decision == "setujui" else "ditolak"
+    item.decide(status, note, current_user.employee.nip)
+    employee = item.employee
+    label = models.LEAVE_TYPES[item.jenis]
+    text = f"{label} {item.start:%d-%m-%Y} s.d. {item.end:%d-%m-%Y}: {item.STATUS_LABELS[status].lower()}."
+    models.Notification.create(employee=employee, title=f"Pengajuan cuti {item.STATUS_LABELS[status].lower()}",
+                               body=text + (f" Catatan: {note}" if note else ""),
+                               link=url_for("dashboard.leave_detail", request_id=item.id))
+    mail.send_email(employee.email, f"Pengajuan cuti Anda {item.STATUS_LABELS[status].lower()}", "leave_decided",
+                    nip=employee.nip, nama=employee.nama, text=text, note=note)
+    audit(f"leave.{status}", nip=employee.nip, actor=current_user, detail=f"pengajuan {item.id}")
+    flash(f"Pengajuan cuti {employee.nama} {item.STATUS_LABELS[status].lower()}.", "success")
+    return go("admin.leave_requests")
 
 
 # --------------------------------------------------------------------------- helpdesk actions
@@ -378,6 +529,18 @@ EVENT_LABELS = {
     "sessions.ended": "semua sesi diakhiri", "role.changed": "peran diubah",
     "employee.updated": "data pegawai diubah", "employees.imported": "impor data pegawai",
     "audit.exported": "log audit diunduh", "logout": "keluar",
+    "registration.started": "pendaftaran dimulai", "registration.failed": "pendaftaran ditolak",
+    "registration.verified": "kode pendaftaran benar", "registration.code_failed": "kode pendaftaran salah",
+    "registration.code_resent": "kode pendaftaran dikirim ulang",
+    "registration.password_set": "kata sandi pendaftaran dibuat", "registration.activated": "akun diaktifkan",
+    "login.not_activated": "ditolak: belum aktivasi", "password.reset_requested": "minta tautan reset",
+    "recovery_code.used": "kode pemulihan dipakai", "recovery_code.failed": "kode pemulihan salah",
+    "recovery_code.regenerated": "kode pemulihan dibuat ulang", "mfa.added": "autentikator ditambah",
+    "mfa.removed": "autentikator dihapus", "session.ended": "sesi diakhiri pegawai",
+    "reauth.failed": "konfirmasi kata sandi gagal", "contact.changed": "kontak diganti",
+    "document.uploaded": "dokumen diunggah", "document.deleted": "dokumen dihapus",
+    "document.downloaded": "dokumen diunduh", "history.imported": "impor riwayat",
+    "leave.requested": "cuti diajukan", "leave.disetujui": "cuti disetujui", "leave.ditolak": "cuti ditolak",
 }
 
 
