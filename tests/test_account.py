@@ -57,7 +57,8 @@ def test_registration_end_to_end_with_real_mail(smtp_app, clock):
 
     assert client.post("/daftar/verifikasi", data={"code": verification}).location == "/daftar/kata-sandi"
     done = client.post("/daftar/kata-sandi", data={"new_password": PASSWORD, "confirm_password": PASSWORD})
-    assert done.status_code == 200 and "tautan aktivasi" in done.get_data(as_text=True)
+    assert done.location == "/daftar/selesai"
+    assert f"tautan aktivasi ke <strong>{EMAIL}</strong>" in client.get(done.location).get_data(as_text=True)
     activation = inbox.wait_for(EMAIL, count=2)
     link = mailserver.link_in(activation)
     assert link.startswith("http://portal.test/aktivasi/")

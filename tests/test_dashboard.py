@@ -386,3 +386,15 @@ def test_dashboard_pages_need_full_login(client, employee):
     for url in ("/dashboard", "/dashboard/riwayat", "/dashboard/dokumen", "/dashboard/cuti",
                 "/dashboard/notifikasi", "/dashboard/keamanan", "/dashboard/kontak", "/dashboard/dokumen/1"):
         assert client.get(url).location.startswith("/login"), url
+
+
+def test_notifications_are_paged(client, signed_in):
+    with models.db.connection_context():
+        employee = models.Employee.by_nip(NIP)
+        for i in range(35):
+            models.Notification.create(employee=employee, title=f"Pemberitahuan nomor {i}")
+    first = page(client, "/dashboard/notifikasi")
+    assert first.count("Pemberitahuan nomor") == 30 and "Pemberitahuan nomor 34" in first and "Lebih lama" in first
+    second = page(client, "/dashboard/notifikasi?page=2")
+    assert second.count("Pemberitahuan nomor") == 5 and "Pemberitahuan nomor 0<" in second
+    assert page(client, "/dashboard/notifikasi?page=abc").count("Pemberitahuan nomor") == 30

@@ -228,7 +228,16 @@ def register_password_post():
                     nama=employee.nama, link=external_url(f"/aktivasi/{secret}"))
     audit("registration.password_set", account=account)
     session.pop("registration", None)
-    return respond("account/register_done.html", "content", email=employee.email)
+    session["registered_email"] = employee.email
+    return go("account.register_done")
+
+
+@bp.get("/daftar/selesai")
+def register_done():
+    email = session.get("registered_email")
+    if not email:
+        return go("account.register")
+    return respond("account/register_done.html", "content", email=email)
 
 
 @bp.get("/aktivasi/<secret>")

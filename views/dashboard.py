@@ -17,6 +17,7 @@ from views import audit, go, limiter, respond
 bp = Blueprint("dashboard", __name__)
 
 REAUTH_MINUTES = 10
+LEAVE_SHOWN = 50  # the newest requests; older ones stay in the database
 CONTACT_CODE_MINUTES = 10
 
 
@@ -81,7 +82,7 @@ def _leave_page(status=200, errors=None, form=None):
     year = clock.today().year
     used = models.LeaveRequest.annual_days_used(employee, year)
     return respond("dashboard/leave.html", "leave_form" if status != 200 else "content", status,
-                   requests=models.LeaveRequest.of(employee), types=models.LEAVE_TYPES,
+                   requests=models.LeaveRequest.of(employee).limit(LEAVE_SHOWN), types=models.LEAVE_TYPES,
                    errors=errors or {}, form=form or {}, year=year, quota=models.ANNUAL_LEAVE_DAYS,
                    left=max(models.ANNUAL_LEAVE_DAYS - used, 0))
 
@@ -117,10 +118,16 @@ def leave_detail(request_id):
 # --------------------------------------------------------------------------- notifications
 
 
+NOTIFICATIONS_PER_PAGE = 30
+
+
 @bp.get("/dashboard/notifikasi")
 def notifications():
-    return respond("dashboard/notifications.html", "content",
-                   notifications=models.Notification.of(current_user.employee))
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    items = list(models.Notification.of(current_user.employee).paginate(page, NOTIFICATIONS_PER_PAGE + 1))
+    return respond("dashboard/notifications.html", "content", notifications=items[:NOTIFICATIONS_PER_PAGE],
+                   page=page, has_more=len(items) > NOTIFICATIONS_PER_PAGE)
 
 
 @bp.post("/dashboard/notifikasi/<int:notification_id>/baca")

@@ -90,8 +90,10 @@ def test_registration_with_code_and_activation_link(page, live_server, smtp, jav
     # 3. The password, twice: the activation link goes out.
     page.locator("#new_password").fill(PASSWORD)
     page.locator("#confirm_password").fill(PASSWORD)
-    submit(page, "Simpan dan kirim tautan aktivasi", "/daftar/kata-sandi", java_script_enabled, status=200)
+    submit_and_redirect(page, "Simpan dan kirim tautan aktivasi", "/daftar/kata-sandi", java_script_enabled,
+                        "/daftar/selesai")
     expect(page.get_by_role("heading", name="Satu langkah lagi: aktivasi")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
     expect(page.locator("main")).to_contain_text(f"Kami mengirim tautan aktivasi ke {EMAIL}")
 
     activation = smtp.inbox.wait_for(EMAIL, count=2)
