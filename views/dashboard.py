@@ -125,7 +125,8 @@ NOTIFICATIONS_PER_PAGE = 30
 def notifications():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-    items = list(models.Notification.of(current_user.employee).paginate(page, NOTIFICATIONS_PER_PAGE + 1))
+    items = list(models.Notification.of(current_user.employee)
+                 .offset((page - 1) * NOTIFICATIONS_PER_PAGE).limit(NOTIFICATIONS_PER_PAGE + 1))
     return respond("dashboard/notifications.html", "content", notifications=items[:NOTIFICATIONS_PER_PAGE],
                    page=page, has_more=len(items) > NOTIFICATIONS_PER_PAGE)
 
