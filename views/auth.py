@@ -59,7 +59,7 @@ def home():
 def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masuk",)):
     demo_employees = demo.employees() if current_app.config["DEMO"] else []
     return respond("auth/login.html", "login_form", status, errors=errors or {},
-                   message=message, nip=nip, demo_employees=demo_employees,
+                   message=message, nip=nip, demo_employees=demo_employees, demo_password=demo.PASSWORD,
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 

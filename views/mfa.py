@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+import demo
 import models
 import security
 from security import now
@@ -39,6 +40,7 @@ def _setup_page(account, status=200, errors=None, device_name="", help=()):
                    grouped_secret=security.group_secret(secret), nip=account.employee.nip,
                    issuer=cfg["TOTP_ISSUER"], help=help,
                    on_phone=bool(MOBILE_USER_AGENT.search(request.user_agent.string or "")),
+                   qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip),
                    server_time=now() + timedelta(hours=7))  # WIB
 
 
