@@ -1,8 +1,22 @@
-"""Demo employees for trainers and for trying the portal. Only used in demo mode."""
+"""Demo employees for trainers and for trying the portal, and the trainer's tools: the
+eight common problems as scenarios, and a virtual phone (an authenticator app) for a
+classroom without real phones. Only used in demo mode: its two tables exist only in a
+demo database."""
 
-from datetime import date
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 
+import pyotp
+from peewee import CharField, DateTimeField, IntegerField, TextField
+
+import mail
 import models
+import security
+from security import now
 
 # NIP layout: lahir YYYYMMDD + TMT YYYYMM (PNS) or YYYY21 (PPPK) + gender + sequence.
 DEMO_EMPLOYEES = [
@@ -67,6 +81,7 @@ DEMO_RANKS = {
 def seed():
     """Create the demo employees (or bring them back to their listed data), with their
     career history and a few small generated PDF documents."""
+    models.db.create_tables(TABLES, safe=True)
     with models.db.atomic():
         for data in DEMO_EMPLOYEES:
             (models.Employee.insert(**data)
@@ -121,7 +136,289 @@ def employees():
 
 
 def reset():
-    """Every demo account back to the first-login state (NIK as password, no MFA)."""
+    """Every demo account back to the first-login state (NIK as password, no MFA), with
+    no scenario, phone entries, tokens, messages, leave requests or notifications."""
     seed()
-    ids = models.Employee.select(models.Employee.id).where(models.Employee.nip.in_(DEMO_NIPS))
-    models.Account.delete().where(models.Account.employee.in_(ids)).execute()
+    for employee in employees():
+        reset_account(employee)
+
+
+def reset_account(employee):
+    models.Account.delete().where(models.Account.employee == employee.id).execute()
+    models.Token.delete().where(models.Token.employee == employee.id).execute()
+    models.Message.delete().where(models.Message.nip == employee.nip).execute()
+    models.LeaveRequest.delete().where(models.LeaveRequest.employee == employee.id).execute()
+    models.Notification.delete().where(models.Notification.employee == employee.id).execute()
+    DemoScenario.delete().where(DemoScenario.nip == employee.nip).execute()
+    PhoneEntry.delete().where(PhoneEntry.nip == employee.nip).execute()
+
+
+def demo_employee(nip: str):
+    """A demo employee by NIP; None for anyone else, so trainer tools never touch real data."""
+    return models.Employee.by_nip(nip) if nip in DEMO_NIPS else None
+
+
+def status(employee) -> list:
+    """The account's state in words, for the trainer console."""
+    account = models.Account.get_or_none(models.Account.employee == employee.id)
+    labels = [] if employee.is_active else [f"status {employee.status}: tidak bisa masuk"]
+    if account is None or account.password_hash is None:
+        labels.append("login pertama (kata sandi = NIK)")
+    elif account.must_activate:
+        labels.append("menunggu aktivasi email")
+    elif account.must_change_password:
+        labels.append("wajib ganti kata sandi")
+    elif account.has_mfa:
+        names = ", ".join(a.name for a in account.confirmed_authenticators())
+        labels.append(f"MFA aktif ({names})")
+    else:
+        labels.append("kata sandi sudah diganti, MFA belum aktif")
+    if account and account.lock_minutes_left():
+        labels.append(f"terkunci {account.lock_minutes_left()} menit lagi")
+    elif account and account.failed_count:
+        labels.append(f"{account.failed_count} kali gagal berturut-turut")
+    if account and account.sessions.exists():
+        labels.append("sedang masuk")
+    return labels
+
+
+# --------------------------------------------------------------------------- scenarios
+
+PASSWORD = "Latihan!2026"  # noqa: S105 - published to trainees: every scenario account uses it
+DEVICE = "HP pribadi"
+
+
+class DemoScenario(models.BaseModel):
+    """A demo account the trainer put into one of the common problems."""
+
+    nip = CharField(unique=True)
+    slug = CharField()  # a Problem slug, also the help topic that explains it
+    recovery_codes = TextField(default="")  # encrypted JSON: the learner's printed sheet
+    created_at = DateTimeField(default=now)
+
+
+class PhoneEntry(models.BaseModel):
+    """An account in the virtual phone's authenticator app, for a demo account in a
+    scenario. (Outside a scenario the phone shows an account's authenticator as if its QR
+    code had just been scanned.)"""
+
+    nip = CharField(index=True)
+    device = CharField(default="Ponsel peserta")
+    secret_encrypted = TextField()
+    skew_seconds = IntegerField(default=0)  # this phone's clock minus the real time
+    note = CharField(default="")
+
+
+TABLES = [DemoScenario, PhoneEntry]
+
+
+@dataclass(frozen=True)
+class Problem:
+    slug: str
+    title: str
+    setup: str  # what one click prepares
+    learner_sees: str
+    fix: str
+
+
+PROBLEMS = [
+    Problem("qr-tidak-muncul", "Kode QR tidak muncul",
+            "Kata sandi sudah diganti, MFA belum aktif. Halaman aktivasi tidak menampilkan kode QR; "
+            "ponsel virtual belum punya akun ini.",
+            "Pesan “Kode QR tidak dapat ditampilkan” dengan tautan bantuan; kunci manual langsung terbuka.",
+            "Di ponsel virtual, ketik kunci dari halaman aktivasi, lalu masukkan kode yang muncul."),
+    Problem("kode-otp-tidak-valid", "Kode OTP tidak valid: jam ponsel 3 menit lebih lambat",
+            "MFA aktif. Jam ponsel virtual 3 menit lebih lambat.",
+            "Pesan bahwa jam ponsel sekitar 3 menit lebih lambat, dengan cara menyalakan waktu otomatis.",
+            "Di ponsel virtual tekan “Atur waktu otomatis”, lalu masukkan kode yang baru."),
+    Problem("salah-memasukkan-otp", "Salah memasukkan OTP: akun terkunci",
+            "MFA aktif. Akun terkunci seperti setelah 5 kali salah memasukkan kode OTP.",
+            "Pesan akun terkunci dengan sisa menit, dan tautan bantuan Akun terkunci.",
+            "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat demo, "
+            "buat kata sandi baru (kunci langsung terbuka)."),
+    Problem("gagal-login-setelah-reset", "Gagal masuk setelah reset kata sandi",
+            "MFA aktif. Peserta lupa kata sandi: dua email reset ada di kotak surat demo; yang lama "
+            "sudah tidak berlaku.",
+            "Tautan di email lama: “Tautan tidak berlaku” dengan tautan bantuan; kata sandi lama ditolak.",
+            "Buka email terbaru, buat kata sandi baru, masuk: kode OTP tetap diminta."),
+    Problem("autentikator-hilang", "Google Authenticator terhapus",
+            "MFA aktif. Aplikasi di ponsel virtual terhapus; lembar kode pemulihan peserta ada di "
+            "konsol ini.",
+            "Tidak ada kode di ponsel; halaman OTP menautkan “Tidak bisa mengakses aplikasi autentikator?”.",
+            "Masuk dengan kode pemulihan; lalu “Reset MFA (helpdesk)” dan daftarkan ponsel baru."),
+    Problem("otp-tidak-muncul", "OTP tidak muncul di aplikasi",
+            "Kata sandi sudah diganti, MFA belum aktif. Pemindaian gagal: aplikasi di ponsel virtual kosong.",
+            "Ponsel virtual: belum ada akun; halaman aktivasi menautkan bantuan Kode OTP tidak muncul.",
+            "Di ponsel virtual tekan “Pindai kode QR” (aplikasi dipasang ulang), lalu masukkan kodenya."),
+    Problem("perangkat-tidak-terdaftar", "Perangkat tidak terdaftar",
+            "MFA aktif di “HP kantor”. Ponsel virtual juga menampilkan “HP baru” dengan akun dari "
+            "aktivasi lain.",
+            "Kode dari HP baru ditolak; halaman OTP menyebut perangkat terdaftar: HP kantor.",
+            "Pakai kode dari HP kantor."),
+    Problem("error-aktivasi-mfa", "Error saat aktivasi MFA",
+            "Kata sandi sudah diganti, MFA belum aktif. Aplikasi di ponsel virtual menyimpan kode QR lama.",
+            "“Kode tidak cocok” dengan tautan bantuan Error saat aktivasi MFA.",
+            "Hapus entri lama di ponsel virtual, pindai kode QR yang tampil sekarang, masukkan kode baru."),
+]
+PROBLEMS_BY_SLUG = {p.slug: p for p in PROBLEMS}
+
+
+def apply(slug: str, employee, config) -> None:
+    """Put a demo account into a common problem (see PROBLEMS), from a clean start."""
+    key = config["SECRET_KEY"]
+    reset_account(employee)
+    account = models.Account.for_employee(employee)
+    account.set_password(PASSWORD, config["ARGON2_COST"])
+    scenario = DemoScenario.create(nip=employee.nip, slug=slug)
+    if slug in ("qr-tidak-muncul", "otp-tidak-muncul"):
+        return  # nothing on the phone yet
+    if slug == "error-aktivasi-mfa":
+        _add_to_phone(employee, security.new_totp_secret(), key,
+                      note="kode QR lama dari percobaan sebelumnya")
+        return
+    device = "HP kantor" if slug == "perangkat-tidak-terdaftar" else DEVICE
+    secret = security.new_totp_secret()
+    models.Authenticator.create(account=account, name=device, confirmed_at=now(),
+                                secret_encrypted=security.encrypt(secret, key))
+    codes = models.RecoveryCode.generate(account, key)
+    scenario.recovery_codes = security.encrypt(json.dumps(codes), key)
+    scenario.save()
+    if slug == "perangkat-tidak-terdaftar":
+        _add_to_phone(employee, security.new_totp_secret(), key, device="HP baru",
+                      note="akun dari aktivasi di perangkat lain")
+    if slug != "autentikator-hilang":
+        _add_to_phone(employee, secret, key, device=device,
+                      skew_seconds=-180 if slug == "kode-otp-tidak-valid" else 0)
+    if slug == "salah-memasukkan-otp":
+        models.Account.update(failed_count=0, locked_until=now() + timedelta(
+            minutes=config["LOCKOUT_MINUTES"])).where(models.Account.id == account.id).execute()
+    if slug == "gagal-login-setelah-reset":
+        _send_reset_mail(employee)
+        _send_reset_mail(employee)  # the first link stops working, as with a real second request
+
+
+def _add_to_phone(employee, secret, key, **fields):
+    PhoneEntry.create(nip=employee.nip, secret_encrypted=security.encrypt(secret, key), **fields)
+
+
+def _send_reset_mail(employee):
+    """The very mail the forgotten-password form sends."""
+    from views.account import RESET_MINUTES, external_url
+
+    secret = security.new_link_secret()
+    models.Token.issue(employee, "reset", secret, RESET_MINUTES)
+    mail.send_email(employee.email, "Buat kata sandi baru Portal ASN Digital", "reset", nip=employee.nip,
+                    nama=employee.nama, link=external_url(f"/reset/{secret}"), minutes=RESET_MINUTES)
+
+
+def scenario_of(employee):
+    return DemoScenario.get_or_none(DemoScenario.nip == employee.nip)
+
+
+def hides_qr(nip: str) -> bool:
+    return DemoScenario.select().where((DemoScenario.nip == nip)
+                                       & (DemoScenario.slug == "qr-tidak-muncul")).exists()
+
+
+def recovery_sheet(scenario, key) -> list:
+    return json.loads(security.decrypt(scenario.recovery_codes, key)) if scenario.recovery_codes else []
+
+
+def reset_mfa(employee) -> None:
+    """What the helpdesk does for a lost phone: the next login enrolls a new authenticator."""
+    account = models.Account.get_or_none(models.Account.employee == employee.id)
+    if account:
+        account.reset_mfa()
+    DemoScenario.update(recovery_codes="").where(DemoScenario.nip == employee.nip).execute()
+
+
+# --------------------------------------------------------------------------- virtual phone
+
+
+@dataclass
+class PhoneCode:
+    device: str
+    code: str
+    seconds_left: int
+    phone_time: object  # the phone's own clock, in WIB
+    skew_minutes: int
+    note: str = ""
+    entry_id: int | None = None
+
+
+@dataclass
+class PhoneScreen:
+    employee: object
+    scenario: object
+    codes: list
+
+
+def phone(key: str) -> list:
+    """What the virtual phone shows now: for each demo account with something on it, the
+    current code of every entry and the seconds it stays valid."""
+    at = now()
+    screens = []
+    for employee in employees():
+        scenario = scenario_of(employee)
+        if scenario:
+            entries = PhoneEntry.select().where(PhoneEntry.nip == employee.nip).order_by(PhoneEntry.id)
+            codes = [_phone_code(e.device, security.decrypt(e.secret_encrypted, key), at, e.skew_seconds,
+                                 e.note, e.id) for e in entries]
+        else:
+            authenticator = (models.Authenticator.select().join(models.Account)
+                             .where(models.Account.employee == employee.id)
+                             .order_by(models.Authenticator.id.desc()).first())
+            if authenticator is None:
+                continue
+            note = "" if authenticator.confirmed_at else "menunggu aktivasi di portal"
+            codes = [_phone_code(authenticator.name or "Ponsel peserta", authenticator.secret(key),
+                                 at, 0, note)]
+        screens.append(PhoneScreen(employee, scenario, codes))
+    return screens
+
+
+def _phone_code(device, secret, at, skew_seconds, note="", entry_id=None) -> PhoneCode:
+    moment = at + timedelta(seconds=skew_seconds)
+    timestamp = moment.replace(tzinfo=UTC).timestamp()
+    return PhoneCode(device=device, code=pyotp.TOTP(secret).at(timestamp),
+                     seconds_left=security.TOTP_PERIOD - int(timestamp) % security.TOTP_PERIOD,
+                     phone_time=moment + timedelta(hours=7), skew_minutes=round(skew_seconds / 60),
+                     note=note, entry_id=entry_id)
+
+
+def sms(limit=5) -> list:
+    return list(models.Message.outbox("sms").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
+
+
+def emails(limit=30) -> list:
+    return list(models.Message.outbox("email").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
+
+
+def scan_qr(employee) -> str | None:
+    """The phone scans the QR code on the enrollment page; returns why it can't, or None."""
+    account = models.Account.get_or_none(models.Account.employee == employee.id)
+    pending = account and (account.authenticators.where(models.Authenticator.confirmed_at.is_null())
+                           .order_by(models.Authenticator.id.desc()).first())
+    if not pending:
+        return "Belum ada kode QR untuk dipindai: buka dulu halaman aktivasi MFA dengan akun ini."
+    if hides_qr(employee.nip):
+        return "Kode QR tidak tampil di layar peserta, jadi tidak bisa dipindai. Ketik kuncinya."
+    PhoneEntry.create(nip=employee.nip, secret_encrypted=pending.secret_encrypted)
+    return None
+
+
+def add_key(employee, typed: str, key: str) -> str | None:
+    """The learner types the manual key into the phone; returns why it is refused, or None."""
+    secret = re.sub(r"[\s-]", "", typed or "").upper()
+    try:
+        valid = len(secret) >= 16 and len(base64.b32decode(secret + "=" * (-len(secret) % 8))) >= 10
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid:
+        return "Kunci tidak valid: ketik 32 huruf dan angka persis seperti di halaman aktivasi."
+    _add_to_phone(employee, secret, key, note="ditambahkan dengan mengetik kunci")
+    return None
+
+
+def phone_entry(entry_id: int):
+    return PhoneEntry.get_or_none(PhoneEntry.id == entry_id)

@@ -279,6 +279,34 @@ def totp_match_step(secret: str, code: str, at: datetime, steps_back: int = 1):
     return None
 
 
+def totp_skew_minutes(secret: str, code: str, at: datetime, window_minutes: int = 10,
+                      steps_back: int = 1):
+    """For the error message only, never to accept a code: how many minutes the phone's
+    clock seems ahead (+) or behind (-), when `code` belongs to this secret at another
+    time step within `window_minutes`; None when it does not. The steps that
+    totp_match_step accepts are skipped, so a diagnosed code is always a wrong one."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(at.replace(tzinfo=UTC).timestamp()) // TOTP_PERIOD
+    for distance in range(1, window_minutes * 60 // TOTP_PERIOD + 1):  # nearest first
+        for delta in (distance, -distance):
+            if -steps_back <= delta <= 0:
+                continue
+            if hmac.compare_digest(totp.generate_otp(current + delta), code):
+                minutes = abs(delta) * TOTP_PERIOD / 60
+                return int(minutes + 0.5) * (1 if delta > 0 else -1)  # half a minute counts as one
+    return None
+
+
+def clock_skew_message(minutes: int) -> str:
+    direction = "lebih cepat" if minutes > 0 else "lebih lambat"
+    return (f"Kode OTP tidak cocok dengan waktu sekarang: jam di ponsel Anda tampaknya sekitar "
+            f"{abs(minutes)} menit {direction} dari waktu server. Nyalakan waktu otomatis di ponsel "
+            "(Setelan › Tanggal & waktu › Tanggal & waktu otomatis), lalu masukkan kode yang "
+            "baru tampil.")
+
+
 # --------------------------------------------------------------------------- encryption at rest
 
 

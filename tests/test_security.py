@@ -188,3 +188,45 @@ def test_clock_freeze_and_advance():
     clock.advance(minutes=15)
     assert clock.now() == datetime(2026, 1, 31, 20, 15)
     assert clock.today() == date(2026, 2, 1)  # 03:15 WIB
+
+
+# --------------------------------------------------------------------------- clock-skew diagnosis
+
+
+@pytest.mark.parametrize("phone_offset, minutes", [
+    (180, 3), (-300, -5), (60, 1), (-60, -1), (30, 1), (600, 10), (-600, -10), (-210, -4)])
+def test_skew_diagnosed_for_codes_from_other_times(phone_offset, minutes):
+    code = _code(AT, phone_offset)
+    assert security.totp_skew_minutes(SECRET, code, AT) == minutes
+    assert security.totp_match_step(SECRET, code, AT) is None  # diagnosed, never accepted
+
+
+@pytest.mark.parametrize("phone_offset", [0, -30])
+def test_accepted_steps_are_not_diagnosed(phone_offset):
+    code = _code(AT, phone_offset)
+    assert security.totp_match_step(SECRET, code, AT) is not None
+    assert security.totp_skew_minutes(SECRET, code, AT) is None
+
+
+@pytest.mark.parametrize("phone_offset", [630, -630, 3600])
+def test_no_skew_beyond_the_window(phone_offset):
+    assert security.totp_skew_minutes(SECRET, _code(AT, phone_offset), AT) is None
+
+
+def test_no_skew_for_a_code_of_another_secret_or_junk():
+    other = pyotp.TOTP("KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU").at(AT.replace(tzinfo=UTC).timestamp() + 180)
+    assert other not in {_code(AT, s * 30) for s in range(-20, 21)}  # no chance collision
+    assert security.totp_skew_minutes(SECRET, other, AT) is None
+    for junk in ("", "12345", "abcdef", "１２３４５６"):
+        assert security.totp_skew_minutes(SECRET, junk, AT) is None
+
+
+def test_skew_window_is_configurable():
+    assert security.totp_skew_minutes(SECRET, _code(AT, 300), AT, window_minutes=4) is None
+    assert security.totp_skew_minutes(SECRET, _code(AT, 300), AT, window_minutes=5) == 5
+
+
+@pytest.mark.parametrize("minutes, words", [(3, "3 menit lebih cepat"), (-5, "5 menit lebih lambat")])
+def test_skew_message(minutes, words):
+    message = security.clock_skew_message(minutes)
+    assert words in message and "otomatis" in message

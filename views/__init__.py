@@ -31,7 +31,7 @@ def per_nip_code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, help, mfa
+    from views import account, admin, auth, dashboard, help, mfa, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -39,6 +39,7 @@ def register_blueprints(app):
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
 
 
 def respond(template: str, block: str, status: int = 200, **context):

@@ -24,6 +24,7 @@ from views import (
 
 bp = Blueprint("auth", __name__)
 
+LOCKED_HELP = ("akun-terkunci",)
 GENERIC_LOGIN_ERROR = ("NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi "
                        "awal adalah NIK (16 digit) Anda.")
 TEMPORARY_EXPIRED_ERROR = (f"Kata sandi sementara dari helpdesk sudah tidak berlaku (hanya berlaku "
@@ -58,11 +59,11 @@ def home():
 # --------------------------------------------------------------------------- password step
 
 
-def _login_page(status=200, errors=None, message=None, nip=""):
+def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masuk",)):
     demo_employees = demo.employees() if current_app.config["DEMO"] else []
     return respond("auth/login.html", "login_form", status, errors=errors or {},
-                   message=message, nip=nip, demo_employees=demo_employees,
-                   next_url=security.safe_next_url(request.values.get("next")) or "")
+                   message=message, nip=nip, demo_employees=demo_employees, demo_password=demo.PASSWORD,
+                   next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 
 @bp.get("/login")
@@ -95,12 +96,13 @@ def login_post():
     minutes = account.lock_minutes_left()
     if minutes:
         audit("login.locked", account=account, detail="percobaan saat akun terkunci")
-        return _login_page(423, message=locked_message(minutes), nip=nip.value)
+        return _login_page(423, message=locked_message(minutes), nip=nip.value, help=LOCKED_HELP)
     if not account.check_password(password, cfg["ARGON2_COST"]):
         audit("login.failed", account=account, detail="kata sandi salah")
         if account.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
             audit("account.locked", account=account, detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal")
-            return _login_page(423, message=locked_message(account.lock_minutes_left()), nip=nip.value)
+            return _login_page(423, message=locked_message(account.lock_minutes_left()), nip=nip.value,
+                               help=LOCKED_HELP)
         return _login_page(422, message=GENERIC_LOGIN_ERROR, nip=nip.value)
     # Only now, after the right password, may the employment status be told.
     if not employee.is_active:
@@ -159,15 +161,18 @@ def password_new_post():
 # --------------------------------------------------------------------------- OTP step
 
 
-def _otp_page(status=200, error=None):
-    return respond("auth/otp.html", "otp_form", status, error=error)
+def _otp_page(account, status=200, error=None, help=()):
+    # Naming the registered device helps whoever types a code from another phone.
+    return respond("auth/otp.html", "otp_form", status, error=error, help=help,
+                   devices=list(account.confirmed_authenticators()))
 
 
 @bp.get("/login/otp")
 def otp():
-    if pending_account("otp") is None:
+    account = pending_account("otp")
+    if account is None:
         return pending_expired()
-    return _otp_page()
+    return _otp_page(account)
 
 
 @bp.post("/login/otp")
@@ -181,11 +186,12 @@ def otp_post():
     minutes = account.lock_minutes_left()
     if minutes:
         audit("login.locked", account=account, detail="OTP saat akun terkunci")
-        return _otp_page(423, locked_message(minutes))
+        return _otp_page(account, 423, locked_message(minutes), LOCKED_HELP)
     typed = request.form.get("otp", "")[:64]
     code = security.normalize_otp(typed)
     if len(code) == 6 and code.isdigit():
-        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in account.confirmed_authenticators()]
+        authenticators = list(account.confirmed_authenticators())
+        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in authenticators]
         if "ok" in results:
             audit("otp.ok", account=account)
             return finish_login(account, "otp")
@@ -193,10 +199,20 @@ def otp_post():
             audit("otp.replayed", account=account)
             error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
                      "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
+            help = ("salah-memasukkan-otp",)
         else:
-            audit("otp.failed", account=account)
-            error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
-                     "otomatis, lalu masukkan kode yang sedang tampil.")
+            skew = None  # diagnosis only: a code from a skewed phone clock stays a wrong code
+            for authenticator in authenticators:
+                skew = security.totp_skew_minutes(authenticator.secret(cfg["SECRET_KEY"]), code, now())
+                if skew is not None:
+                    break
+            audit("otp.failed", account=account, detail="" if skew is None else f"jam ponsel {skew:+d} menit")
+            if skew is None:
+                error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
+                         "otomatis, lalu masukkan kode yang sedang tampil.")
+                help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
+            else:
+                error, help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
     elif len(models.normalize_recovery_code(typed)) == 10:
         if models.RecoveryCode.use(account, typed, cfg["SECRET_KEY"]):
             left = models.RecoveryCode.remaining(account)
@@ -208,14 +224,17 @@ def otp_post():
             return finish_login(account, "recovery_code")
         audit("recovery_code.failed", account=account)
         error = "Kode pemulihan salah atau sudah pernah dipakai."
+        help = ("autentikator-hilang",)
     else:
-        return _otp_page(422, "Masukkan 6 digit kode OTP dari aplikasi autentikator, atau kode "
-                              "pemulihan (10 huruf/angka, misalnya abcde-23456).")
+        return _otp_page(account, 422, "Masukkan 6 digit kode OTP dari aplikasi autentikator, atau "
+                                       "kode pemulihan (10 huruf/angka, misalnya abcde-23456).",
+                         ("salah-memasukkan-otp", "autentikator-hilang"))
     if account.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
         audit("account.locked", account=account, detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal")
         error = locked_message(account.lock_minutes_left())
-        return _otp_page(423, error)
-    return _otp_page(422, error)
+        return _otp_page(account, 423, error, LOCKED_HELP)
+    left = cfg["MAX_FAILED_LOGINS"] - account.failed_count
+    return _otp_page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
 
 
 # --------------------------------------------------------------------------- logout

@@ -1,10 +1,13 @@
 """MFA enrollment: QR code, manual key and open-in-app link, device name, first OTP."""
 
 import json
+import re
+from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+import demo
 import models
 import security
 from security import now
@@ -23,7 +26,11 @@ from views import (
 bp = Blueprint("mfa", __name__)
 
 
-def _setup_page(account, status=200, errors=None, device_name=""):
+# A phone can't scan its own screen: there the open-in-app link and the key come first.
+MOBILE_USER_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Opera Mini", re.I)
+
+
+def _setup_page(account, status=200, errors=None, device_name="", help=()):
     cfg = current_app.config
     authenticator = models.Authenticator.pending_for(account, cfg["SECRET_KEY"])
     secret = authenticator.secret(cfg["SECRET_KEY"])
@@ -31,7 +38,10 @@ def _setup_page(account, status=200, errors=None, device_name=""):
     return respond("mfa/setup.html", "setup_form", status, errors=errors or {},
                    device_name=device_name, otpauth_uri=uri, qr_svg=security.qr_svg(uri),
                    grouped_secret=security.group_secret(secret), nip=account.employee.nip,
-                   issuer=cfg["TOTP_ISSUER"])
+                   issuer=cfg["TOTP_ISSUER"], help=help,
+                   on_phone=bool(MOBILE_USER_AGENT.search(request.user_agent.string or "")),
+                   qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip),
+                   server_time=now() + timedelta(hours=7))  # WIB
 
 
 @bp.get("/setup")
@@ -59,17 +69,25 @@ def setup_post():
     if not (len(code) == 6 and code.isdigit()):
         errors["otp"] = "Kode OTP terdiri dari 6 digit angka yang tampil di aplikasi."
     if errors:
-        return _setup_page(account, 422, errors, device_name)
+        return _setup_page(account, 422, errors, device_name, ("aktifkan-mfa",))
 
     secret_key = current_app.config["SECRET_KEY"]
     authenticator = models.Authenticator.pending_for(account, secret_key)
     result = authenticator.use_code(code, secret_key)
     if result != "ok":
-        audit("mfa.enroll_failed", account=account, detail=result)
-        errors["otp"] = ("Kode tidak cocok. Pastikan Anda memindai kode QR di halaman ini "
-                         "(bukan yang lama), jam ponsel diatur otomatis, lalu masukkan kode "
-                         "yang sedang tampil.")
-        return _setup_page(account, 422, errors, device_name)
+        # Diagnosis only: a code from a skewed phone clock is still refused.
+        skew = None if result != "wrong" else security.totp_skew_minutes(
+            authenticator.secret(secret_key), code, now())
+        audit("mfa.enroll_failed", account=account,
+              detail=result if skew is None else f"{result}; jam ponsel {skew:+d} menit")
+        if skew is None:
+            errors["otp"] = ("Kode tidak cocok. Pastikan Anda memindai kode QR di halaman ini "
+                             "(bukan yang lama), jam ponsel diatur otomatis, lalu masukkan kode "
+                             "yang sedang tampil.")
+            help = ("error-aktivasi-mfa", "kode-otp-tidak-valid", "otp-tidak-muncul")
+        else:
+            errors["otp"], help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
+        return _setup_page(account, 422, errors, device_name, help)
     authenticator.confirm(device_name)
     audit("mfa.enrolled", account=account, detail=device_name)
     codes = models.RecoveryCode.generate(account, secret_key)

@@ -17,6 +17,24 @@ function enhance(root) {
       button.setAttribute("aria-pressed", show ? "true" : "false");
     });
   });
+
+  // The enrollment page's server clock keeps ticking, to compare with the phone's.
+  var serverTime = root.querySelector("#server-time");
+  if (serverTime && !serverTime.dataset.ready) {
+    serverTime.dataset.ready = "1";
+    var offset = Date.parse(serverTime.dateTime) - Date.now();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    setInterval(function () {
+      var wib = new Date(Date.now() + offset + 7 * 3600 * 1000);
+      serverTime.textContent = pad(wib.getUTCHours()) + "." + pad(wib.getUTCMinutes()) + "." + pad(wib.getUTCSeconds());
+    }, 1000);
+  }
+
+  // A narrow screen is probably the phone itself, which can't scan its own screen.
+  var manualKey = root.querySelector("#manual-key");
+  if (manualKey && window.matchMedia && window.matchMedia("(max-width: 36rem)").matches) {
+    manualKey.open = true;
+  }
 }
 
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
