@@ -212,45 +212,52 @@ def employee_row(row: dict) -> dict:
     return values
 
 
+def read_csv(data: bytes, header: tuple, report: ImportReport) -> list:
+    """The rows of an uploaded CSV as (line number, {column: stripped text}), blank lines
+    skipped. A file that can't be used (not UTF-8, empty, columns missing) gives no rows;
+    a broken row ends the reading there. Either way the reason goes into `report`."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.errors.append((0, "Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" lalu unggah lagi."))
+        return []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    found = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
+    if not found:
+        report.errors.append((0, "Berkas kosong."))
+        return []
+    missing = [h for h in header if h not in found]
+    if missing:
+        report.errors.append((1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing)))
+        return []
+    reader.fieldnames = list(found)
+    rows = []
+    try:
+        for row in reader:
+            values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
+            if any(values.values()):
+                rows.append((reader.line_num, values))
+    except csv.Error as exc:
+        report.errors.append((reader.line_num, f"format CSV rusak: {exc}"))
+    return rows
+
+
 def import_employees(data: bytes) -> ImportReport:
     """Import a CSV (header CSV_HEADER, UTF-8). Good rows are inserted or, when the NIP
     exists, updated; bad rows are reported with their line number and kept out."""
     report = ImportReport()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        report.errors.append((0, "Berkas bukan teks UTF-8. Simpan ulang sebagai "
-                                 "\"CSV UTF-8\" lalu unggah lagi."))
-        return report
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
-    if not header:
-        report.errors.append((0, "Berkas kosong."))
-        return report
-    missing = [h for h in CSV_HEADER if h not in header]
-    if missing:
-        report.errors.append((1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing)))
-        return report
-    reader.fieldnames = list(header)
     rows, seen = [], {}
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue
-            try:
-                values = employee_row(row)
-            except ValueError as exc:
-                report.errors.append((line, str(exc)))
-                continue
-            if values["nip"] in seen:
-                report.errors.append((line, f"NIP {values['nip']} sudah ada di baris "
-                                            f"{seen[values['nip']]}"))
-                continue
-            seen[values["nip"]] = line
-            rows.append(values)
-    except csv.Error as exc:
-        report.errors.append((reader.line_num, f"format CSV rusak: {exc}"))
+    for line, row in read_csv(data, CSV_HEADER, report):
+        try:
+            values = employee_row(row)
+        except ValueError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        if values["nip"] in seen:
+            report.errors.append((line, f"NIP {values['nip']} sudah ada di baris {seen[values['nip']]}"))
+            continue
+        seen[values["nip"]] = line
+        rows.append(values)
     with db.atomic():
         existing = set()
         nips = list(seen)
@@ -306,10 +313,7 @@ def import_history(data: bytes) -> ImportReport:
     """Riwayat jabatan/pangkat from CSV (header HISTORY_HEADER; jenis = jabatan|pangkat).
     A row identical to one already stored (same NIP, kind and TMT) is updated."""
     report = ImportReport()
-    rows, error = _csv_rows(data, HISTORY_HEADER)
-    if error:
-        report.errors.append(error)
-        return report
+    rows = read_csv(data, HISTORY_HEADER, report)
     employees = {}
     with db.atomic():
         for line, row in rows:
@@ -342,27 +346,6 @@ def import_history(data: bytes) -> ImportReport:
                 model.create(employee=employee, tmt=tmt, nomor_sk=row["nomor_sk"], **fields)
                 report.created += 1
     return report
-
-
-def _csv_rows(data: bytes, header: tuple):
-    """([(line, row)], None) or ([], (line, reason)) for a file that can't be read."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], (0, "Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" lalu unggah lagi.")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    found = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
-    if not found:
-        return [], (0, "Berkas kosong.")
-    missing = [h for h in header if h not in found]
-    if missing:
-        return [], (1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing))
-    reader.fieldnames = list(found)
-    try:
-        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)})
-                for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))], None
-    except csv.Error as exc:
-        return [], (reader.line_num, f"format CSV rusak: {exc}")
 
 
 class Document(BaseModel):

@@ -12,6 +12,7 @@ from htmx_flask import make_response
 from jinja2_fragments.flask import render_block
 
 import models
+import security
 from security import normalize_nip, now
 
 limiter = Limiter(key_func=get_remote_address)
@@ -56,6 +57,16 @@ def go(endpoint: str, **values):
     if request.htmx:
         return make_response(redirect=url)
     return redirect(url, code=303)
+
+
+def enrollment_context(account) -> dict:
+    """What a page enrolling an authenticator shows: the QR code, the key to type and the
+    open-in-app link of the account's pending (same on every reload) authenticator."""
+    cfg = current_app.config
+    secret = models.Authenticator.pending_for(account, cfg["SECRET_KEY"]).secret(cfg["SECRET_KEY"])
+    uri = security.totp_uri(secret, account.employee.nip, cfg["TOTP_ISSUER"])
+    return {"otpauth_uri": uri, "qr_svg": security.qr_svg(uri), "grouped_secret": security.group_secret(secret),
+            "nip": account.employee.nip, "issuer": cfg["TOTP_ISSUER"]}
 
 
 def client():

@@ -220,13 +220,17 @@ def upload_post():
         return _upload_page(413, {"berkas": (
             f"Berkas terlalu besar. Batasnya {limit_mb} MB (sekitar 100.000 baris). Bagi "
             "berkas menjadi beberapa bagian, lalu unggah satu per satu.")})
+    return _import(upload, models.import_employees, "employees.imported", _upload_page)
+
+
+def _import(upload, importer, event: str, page):
+    """Run `importer` on an uploaded CSV, audit it, and show `page` with the report."""
     if upload is None or not upload.filename:
-        return _upload_page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
-    report = models.import_employees(upload.read())
-    audit("employees.imported", actor=current_user,
-          detail=f"{upload.filename[:80]}: {report.created} baru, {report.updated} diperbarui, "
-                 f"{len(report.errors)} baris ditolak")
-    return _upload_page(422 if report.errors and not report.imported else 200, report=report)
+        return page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
+    report = importer(upload.read())
+    audit(event, actor=current_user, detail=f"{upload.filename[:80]}: {report.created} baru, "
+                                            f"{report.updated} diperbarui, {len(report.errors)} baris ditolak")
+    return page(422 if report.errors and not report.imported else 200, report=report)
 
 
 def _history_page(status=200, errors=None, report=None):
@@ -243,14 +247,7 @@ def history_upload():
 @bp.post("/riwayat/unggah")
 @admin_only
 def history_upload_post():
-    upload = request.files.get("berkas")
-    if upload is None or not upload.filename:
-        return _history_page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
-    report = models.import_history(upload.read())
-    audit("history.imported", actor=current_user,
-          detail=f"{upload.filename[:80]}: {report.created} baru, {report.updated} diperbarui, "
-                 f"{len(report.errors)} baris ditolak")
-    return _history_page(422 if report.errors and not report.imported else 200, report=report)
+    return _import(request.files.get("berkas"), models.import_history, "history.imported", _history_page)
 
 
 # --------------------------------------------------------------------------- documents

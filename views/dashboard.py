@@ -12,7 +12,7 @@ import mail
 import models
 import security
 from security import clock, now
-from views import audit, go, limiter, respond
+from views import audit, enrollment_context, go, limiter, respond
 
 bp = Blueprint("dashboard", __name__)
 
@@ -219,14 +219,8 @@ def change_password():
 
 
 def _add_authenticator_page(status=200, errors=None, device_name=""):
-    cfg = current_app.config
-    pending = models.Authenticator.pending_for(current_user, cfg["SECRET_KEY"])
-    secret = pending.secret(cfg["SECRET_KEY"])
-    uri = security.totp_uri(secret, current_user.employee.nip, cfg["TOTP_ISSUER"])
     return respond("dashboard/authenticator_add.html", "add_form", status, errors=errors or {},
-                   device_name=device_name, otpauth_uri=uri, qr_svg=security.qr_svg(uri),
-                   grouped_secret=security.group_secret(secret), nip=current_user.employee.nip,
-                   issuer=cfg["TOTP_ISSUER"], needs_otp=_needs_otp())
+                   device_name=device_name, needs_otp=_needs_otp(), **enrollment_context(current_user))
 
 
 @bp.get("/dashboard/keamanan/autentikator/baru")

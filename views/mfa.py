@@ -13,6 +13,7 @@ import security
 from security import now
 from views import (
     audit,
+    enrollment_context,
     finish_login,
     go,
     limiter,
@@ -32,13 +33,8 @@ MOBILE_USER_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Opera Mini", re.I
 
 def _setup_page(account, status=200, errors=None, device_name="", help=()):
     cfg = current_app.config
-    authenticator = models.Authenticator.pending_for(account, cfg["SECRET_KEY"])
-    secret = authenticator.secret(cfg["SECRET_KEY"])
-    uri = security.totp_uri(secret, account.employee.nip, cfg["TOTP_ISSUER"])
-    return respond("mfa/setup.html", "setup_form", status, errors=errors or {},
-                   device_name=device_name, otpauth_uri=uri, qr_svg=security.qr_svg(uri),
-                   grouped_secret=security.group_secret(secret), nip=account.employee.nip,
-                   issuer=cfg["TOTP_ISSUER"], help=help,
+    return respond("mfa/setup.html", "setup_form", status, errors=errors or {}, device_name=device_name,
+                   help=help, **enrollment_context(account),
                    on_phone=bool(MOBILE_USER_AGENT.search(request.user_agent.string or "")),
                    qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip),
                    server_time=now() + timedelta(hours=7))  # WIB
