@@ -83,7 +83,7 @@ def sign_in_as_admin(app):
     uri = unescape(re.search(r'href="(otpauth://[^"]+)"', page).group(1))
     totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
     code = totp.at(security.now().replace(tzinfo=UTC).timestamp())
-    post(client, "/mfa/setup", {"device_name": "Bench", "otp": code}, "/dashboard")
+    post(client, "/mfa/setup", {"device_name": "Bench", "otp": code}, "/mfa/kode-pemulihan")
     return client
 
 
