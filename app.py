@@ -43,6 +43,7 @@ DEFAULTS = {
     "RESEND_RATE_LIMIT": "1/minute;5/hour",  # per NIP
     "FORGOT_NIP_RATE_LIMIT": "5/hour",
     "CODE_NIP_RATE_LIMIT": "30/hour",  # per NIP: OTP, enrollment and verification codes
+    "FORGOT_MIN_SECONDS": 0.5,  # every forgotten-password answer takes this long, match or not
     "BASE_URL": "",  # e.g. https://asn.instansi.go.id; links in e-mails use it (else the request's)
     "MAX_FAILED_LOGINS": 5,
     "LOCKOUT_MINUTES": 15,

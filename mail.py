@@ -19,11 +19,30 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlparse
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 
 import models
+import security
 
 log = logging.getLogger(__name__)
+
+
+RESET_MINUTES = 30
+
+
+def link(path: str) -> str:
+    """An absolute link for a message, on the configured address (ASN_BASE_URL) and never
+    on the request's Host header, which a stranger could set."""
+    base = current_app.config["BASE_URL"] or request.url_root
+    return base.rstrip("/") + path
+
+
+def send_reset_link(employee):
+    """A new password-reset link (earlier ones stop working), valid RESET_MINUTES, by mail."""
+    secret = security.new_link_secret()
+    models.Token.issue(employee, "reset", secret, RESET_MINUTES)
+    send_email(employee.email, "Buat kata sandi baru Portal ASN Digital", "reset", nip=employee.nip,
+               nama=employee.nama, link=link(f"/reset/{secret}"), minutes=RESET_MINUTES)
 
 
 def send_email(recipient: str, subject: str, template: str, *, nip="", **context):

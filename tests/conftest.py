@@ -14,6 +14,7 @@ TEST_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     "ARGON2_COST": (1, 64),  # argon2id still; cheap so the suite stays fast
     "RATELIMIT_ENABLED": False,
+    "FORGOT_MIN_SECONDS": 0,  # test_account checks the delay itself
 }
 
 

@@ -186,6 +186,22 @@ def test_forgot_password_answer_is_the_same_either_way(client, employee):
     assert [m.recipient for m in messages()] == ["budi@example.go.id"]
 
 
+def test_forgot_password_takes_the_same_time_either_way(make_app):
+    import time
+
+    app = make_app(FORGOT_MIN_SECONDS=0.3)
+    with models.db.connection_context():
+        make_employee()
+    client = app.test_client()
+    durations = []
+    for email in ("budi@example.go.id", "orang.lain@example.go.id") * 2:
+        started = time.monotonic()
+        assert forgot(client, email=email).status_code == 200
+        durations.append(time.monotonic() - started)
+    assert min(durations) >= 0.3 and max(durations) - min(durations) < 0.15, durations
+    assert len(messages()) == 2  # the matching requests did send
+
+
 def test_reset_with_real_mail_unlocks_and_still_asks_otp(smtp_app, clock):
     app, inbox = smtp_app
     client = app.test_client()

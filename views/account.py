@@ -2,6 +2,7 @@
 and the forgotten-password link."""
 
 import re
+import time
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, request, session
@@ -17,13 +18,6 @@ bp = Blueprint("account", __name__)
 CODE_MINUTES = 10
 CODE_TRIES = 5
 ACTIVATION_MINUTES = 24 * 60
-RESET_MINUTES = 30
-
-
-def external_url(path: str) -> str:
-    """Links in messages use the configured address, never the request's Host header."""
-    base = current_app.config["BASE_URL"] or request.url_root
-    return base.rstrip("/") + path
 
 
 def _per_ip():
@@ -225,7 +219,7 @@ def register_password_post():
     secret = security.new_link_secret()
     models.Token.issue(employee, "activate", secret, ACTIVATION_MINUTES)
     mail.send_email(employee.email, "Aktivasi akun Portal ASN Digital", "activation", nip=employee.nip,
-                    nama=employee.nama, link=external_url(f"/aktivasi/{secret}"))
+                    nama=employee.nama, link=mail.link(f"/aktivasi/{secret}"))
     audit("registration.password_set", account=account)
     session.pop("registration", None)
     session["registered_email"] = employee.email
@@ -255,7 +249,7 @@ def activate(secret):
 # --------------------------------------------------------------------------- forgotten password
 
 FORGOT_ANSWER = ("Jika NIP dan email cocok dengan data kami, tautan untuk membuat kata sandi baru "
-                 f"telah dikirim ke email tersebut dan berlaku {RESET_MINUTES} menit. Periksa juga "
+                 f"telah dikirim ke email tersebut dan berlaku {mail.RESET_MINUTES} menit. Periksa juga "
                  "folder spam.")
 
 
@@ -278,16 +272,16 @@ def forgot_post():
         errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
     if errors:
         return respond("account/forgot.html", "forgot_form", 422, errors=errors, form=form, sent=False)
-    # The same work and the same answer whether or not the data match.
+    # The same answer, and the same time, whether or not the data match: every answer
+    # waits until FORGOT_MIN_SECONDS have passed, so queuing a mail can't be timed.
+    started = time.monotonic()
     employee = models.Employee.by_nip(nip)
-    secret = security.new_link_secret()
     matched = bool(employee and employee.is_active and security.constant_time_equals(
         (employee.email or "\0").lower(), form["email"].lower()))
     if matched:
-        models.Token.issue(employee, "reset", secret, RESET_MINUTES)
-        mail.send_email(employee.email, "Buat kata sandi baru Portal ASN Digital", "reset", nip=nip,
-                        nama=employee.nama, link=external_url(f"/reset/{secret}"), minutes=RESET_MINUTES)
+        mail.send_reset_link(employee)
     audit("password.reset_requested", nip=nip, detail="data cocok" if matched else "data tidak cocok")
+    time.sleep(max(0.0, current_app.config["FORGOT_MIN_SECONDS"] - (time.monotonic() - started)))
     return respond("account/forgot.html", "forgot_form", errors={}, form={}, sent=True,
                    answer=FORGOT_ANSWER)
 
