@@ -69,6 +69,7 @@ JENIS_ASN = ("PNS", "PPPK")
 STATUSES = ("aktif", "nonaktif", "cltn", "pensiun", "berhenti", "meninggal")
 CSV_HEADER = ("nip", "nik", "nama", "email", "telepon", "jenis_asn", "status", "instansi",
               "unit_kerja", "jabatan", "pangkat", "golongan", "tmt_cpns", "tmt_pangkat")
+OPTIONAL_COLUMNS = ("akhir_kontrak",)  # left unchanged when a file does not have them
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^(\+62|62|0)8[0-9]{7,12}$")
 
@@ -209,6 +210,8 @@ def employee_row(row: dict) -> dict:
         raise ValueError(f"telepon '{values['telepon']}' bukan nomor HP Indonesia yang valid")
     values["tmt_cpns"] = _parse_iso_date(values["tmt_cpns"], "tmt_cpns", required=True)
     values["tmt_pangkat"] = _parse_iso_date(values["tmt_pangkat"], "tmt_pangkat", required=False)
+    if "akhir_kontrak" in row:  # optional column: end of a PPPK contract
+        values["akhir_kontrak"] = _parse_iso_date(row["akhir_kontrak"].strip(), "akhir_kontrak", required=False)
     return values
 
 
@@ -266,7 +269,8 @@ def import_employees(data: bytes) -> ImportReport:
             existing.update(e.nip for e in Employee.select(Employee.nip).where(Employee.nip.in_(chunk)))
         # One upsert statement run for every row: building the SQL row by row with the
         # query builder took most of the time of a 50,000-row import.
-        fields = [getattr(Employee, k) for k in CSV_HEADER]
+        columns = CSV_HEADER + tuple(k for k in OPTIONAL_COLUMNS if rows and k in rows[0])
+        fields = [getattr(Employee, k) for k in columns]
         upsert, _ = (Employee.insert_many([[None] * len(fields)], fields=fields).returning()
                      .on_conflict(conflict_target=[Employee.nip], preserve=fields[1:]).sql())
         db.cursor().executemany(upsert, [[f.db_value(row[f.name]) for f in fields] for row in rows])

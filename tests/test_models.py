@@ -158,3 +158,15 @@ def test_session_record_absolute_lifetime(db, clock):
 def test_audit_event_by_nip(db):
     models.AuditEvent.record("login.failed", nip=NIP, detail="kata sandi salah")
     assert [e.event for e in models.AuditEvent.for_nip(NIP)] == ["login.failed"]
+
+
+def test_optional_contract_end_column(db):
+    with_column = (HEADER + ",akhir_kontrak\n" + ROW_AYU + ",2028-02-29\n").encode()
+    assert models.import_employees(with_column).created == 1
+    assert models.Employee.by_nip("199505102023212004").akhir_kontrak == date(2028, 2, 29)
+    # A later file without the column leaves the contract end as it is.
+    assert models.import_employees(csv_bytes(ROW_AYU.replace("Ayu Lestari", "Ayu L."))).updated == 1
+    ayu = models.Employee.by_nip("199505102023212004")
+    assert ayu.nama == "Ayu L." and ayu.akhir_kontrak == date(2028, 2, 29)
+    bad = (HEADER + ",akhir_kontrak\n" + ROW_AYU + ",29-02-2028\n").encode()
+    assert "akhir_kontrak" in models.import_employees(bad).errors[0][1]
