@@ -21,7 +21,7 @@ with a made-up one, or with a body over the size limit is refused with a 400 (41
 Indonesian, as anonymous, pegawai and admin; the trainer routes answer 404 when demo mode is
 off, and the two upload views that check CSRF themselves refuse non-staff before that.
 
-App bugs found here are listed in KNOWN_BUGS / ANONYMOUS_DASHBOARD as strict xfails.
+Requests that once broke are replayed from REGRESSIONS.
 SWEEP_EXAMPLES=100 in the environment makes a deeper (slower) sweep."""
 
 import inspect
@@ -461,29 +461,19 @@ def test_the_sweep_covers_every_post_route(worlds):
     assert {"trainer.scenario", "admin.leave_decide", "dashboard.contact_verify", "auth.login_post"} <= in_map
 
 
-# App bugs found by the sweep: {(route id, who): (reason, a request that shows it)}. Each is a
-# strict xfail that sends its request first, so it fails every time until the bug is fixed.
-ADMIN_HTMX_BLOCK = ("views/admin.py renders admin templates for htmx with respond(..., \"content\"), but "
-                    "those templates only define the block \"console\" (\"content\" is in admin/_layout.html): "
-                    "jinja2_fragments raises BlockNotFoundError, a 500. Fix: pass \"console\", or let "
-                    "views.respond render the whole page when the template lacks the block")
-DASHBOARD_HTMX_BLOCK = ("views/dashboard.py _contact_page renders dashboard/contact.html with the block "
-                        "\"content\" by default, but the dashboard templates define \"page\" (\"content\" is in "
-                        "dashboard/_layout.html): an htmx POST with an invalid e-mail or phone number is a 500 "
-                        "(BlockNotFoundError). Fix: block=\"page\" (also in index, history, documents, leave, "
-                        "leave_detail, notifications and _security_page)")
+# Requests that once broke (a 500), each sent on its own before the random examples:
+# {(route id, who): (form fields, htmx)}. htmx asked for a block the template didn't have.
 HTMX_NO_FIELDS = ([], "htmx")
-KNOWN_BUGS = {
-    ("/dashboard/kontak", "pegawai"): (DASHBOARD_HTMX_BLOCK, ([("field", "email"), ("value", "x")], "htmx")),
-    ("/dashboard/kontak", "admin"): (DASHBOARD_HTMX_BLOCK, ([("field", "email"), ("value", "x")], "htmx")),
-    ("/admin/pegawai/<nip>/akhiri-sesi", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
-    ("/admin/pegawai/<nip>/reset-mfa", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
-    ("/admin/pegawai/<nip>/kata-sandi-sementara", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
-    ("/admin/pegawai/<nip>/data", "admin"): (ADMIN_HTMX_BLOCK, ([("email", "x")], "htmx")),
-    ("/admin/pegawai/<nip>/peran", "admin"): (ADMIN_HTMX_BLOCK, ([("role", "x")], "htmx")),
-    ("/admin/pegawai/<nip>/dokumen", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
-    ("/admin/pegawai/unggah", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
-    ("/admin/riwayat/unggah", "admin"): (ADMIN_HTMX_BLOCK, HTMX_NO_FIELDS),
+REGRESSIONS = {
+    ("/dashboard/kontak", "pegawai"): ([("field", "email"), ("value", "x")], "htmx"),
+    ("/admin/pegawai/<nip>/akhiri-sesi", "admin"): HTMX_NO_FIELDS,
+    ("/admin/pegawai/<nip>/reset-mfa", "admin"): HTMX_NO_FIELDS,
+    ("/admin/pegawai/<nip>/kata-sandi-sementara", "admin"): HTMX_NO_FIELDS,
+    ("/admin/pegawai/<nip>/data", "admin"): ([("email", "x")], "htmx"),
+    ("/admin/pegawai/<nip>/peran", "admin"): ([("role", "x")], "htmx"),
+    ("/admin/pegawai/<nip>/dokumen", "admin"): HTMX_NO_FIELDS,
+    ("/admin/pegawai/unggah", "admin"): HTMX_NO_FIELDS,
+    ("/admin/riwayat/unggah", "admin"): HTMX_NO_FIELDS,
 }
 WHO = ("anonim", "pendaftar", "pegawai", "admin")
 
@@ -491,9 +481,7 @@ WHO = ("anonim", "pendaftar", "pegawai", "admin")
 def _sweep_cases():
     for route_id in ROUTE_IDS:
         for who in WHO:
-            bug = KNOWN_BUGS.get((route_id, who))
-            yield pytest.param(route_id, who, id=f"{who}-{route_id}",
-                               marks=[pytest.mark.xfail(strict=True, reason=bug[0])] if bug else [])
+            yield pytest.param(route_id, who, id=f"{who}-{route_id}")
 
 
 def first_values(route: Route) -> dict:
@@ -506,11 +494,10 @@ def first_values(route: Route) -> dict:
 def test_junk_is_never_a_5xx_and_is_refused_in_indonesian(worlds, route_id, who, data):
     world = worlds["sweep"]
     route = world.routes[route_id]
-    bug = KNOWN_BUGS.get((route_id, who))
-    if bug:
-        form, htmx = bug[1]
+    if (route_id, who) in REGRESSIONS:
+        form, htmx = REGRESSIONS[route_id, who]
         drawn = {"args": first_values(route), "form": form, "encoding": "form", "htmx": htmx, "file": None}
-        check(world.send(who, route, drawn), f"{who} {route.label} (known bug)")
+        check(world.send(who, route, drawn), f"{who} {route.label} (regression)")
     drawn = data.draw(request_for(route), label=route.label)
     check(world.send(who, route, drawn), f"{who} {route.label}")
 
@@ -518,23 +505,12 @@ def test_junk_is_never_a_5xx_and_is_refused_in_indonesian(worlds, route_id, who,
 # --------------------------------------------------------------------------- CSRF on
 
 OVER_THE_LIMIT = b"nip=" + b"1" * app_module.DEFAULTS["MAX_CONTENT_LENGTH"]
-ANONYMOUS_DASHBOARD = (
-    "views/dashboard.py _header (the blueprint's context processor) reads current_user.employee; for an "
-    "anonymous POST to a /dashboard/... URL the CSRF check (or the 413 size check it triggers) fails before "
-    "login_required, the error page renders with that context processor, AttributeError, and the 500 page "
-    "fails the same way (a stock English 500 from the server). Happens to anyone whose session cookie is gone "
-    "when they submit a dashboard form. Fix: return {} from _header unless current_user.is_authenticated")
-
-
 def _csrf_cases():
     for demo_mode in (True, False):
         for route_id in ROUTE_IDS:
             for who in ("anonim", "pegawai", "admin"):
-                endpoint = _RULES[route_id][0]
-                bug = who == "anonim" and endpoint.startswith("dashboard.")
                 yield pytest.param("csrf-demo" if demo_mode else "csrf", route_id, who,
-                                   id=f"{'demo' if demo_mode else 'tanpa-demo'}-{who}-{route_id}",
-                                   marks=[pytest.mark.xfail(strict=True, reason=ANONYMOUS_DASHBOARD)] if bug else [])
+                                   id=f"{'demo' if demo_mode else 'tanpa-demo'}-{who}-{route_id}")
 
 
 @pytest.mark.parametrize(("world_name", "route_id", "who"), list(_csrf_cases()))

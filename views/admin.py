@@ -132,7 +132,7 @@ def employees():
 def _employee_page(employee, status=200, errors=None, form=None, doc_form=None):
     account = models.Account.get_or_none(models.Account.employee == employee)
     return respond(
-        "admin/employee.html", "content", status, employee=employee, account=account,
+        "admin/employee.html", "console", status, employee=employee, account=account,
         authenticators=list(account.confirmed_authenticators()) if account else [],
         sessions=list(account.active_sessions()) if account else [],
         events=list(models.AuditEvent.for_nip(employee.nip).limit(20)),
@@ -188,7 +188,7 @@ def role_post(nip):
 
 
 def _upload_page(status=200, errors=None, report=None):
-    return respond("admin/upload.html", "content", status, errors=errors or {}, report=report,
+    return respond("admin/upload.html", "console", status, errors=errors or {}, report=report,
                    shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER),
                    limit_mb=current_app.config["MAX_UPLOAD_LENGTH"] // 2**20)
 
@@ -234,7 +234,7 @@ def _import(upload, importer, event: str, page):
 
 
 def _history_page(status=200, errors=None, report=None):
-    return respond("admin/upload_history.html", "content", status, errors=errors or {}, report=report,
+    return respond("admin/upload_history.html", "console", status, errors=errors or {}, report=report,
                    shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.HISTORY_HEADER))
 
 
@@ -331,7 +331,7 @@ def leave_requests():
     if status not in models.LeaveRequest.STATUS_LABELS:
         status = "diajukan"
     page, pager = _pager(models.LeaveRequest.with_status(status), EMPLOYEES_PER_PAGE)
-    return respond("admin/leave.html", "content", requests=list(page), pager=pager, shown_status=status,
+    return respond("admin/leave.html", "console", requests=list(page), pager=pager, shown_status=status,
                    labels=models.LeaveRequest.STATUS_LABELS, types=models.LEAVE_TYPES, errors={})
 
 
@@ -445,7 +445,7 @@ def _needed(slug: str, account) -> bool:
 
 
 def _action_page(employee, slug, status=200, errors=None, checked=(), reason=""):
-    return respond("admin/action.html", "content", status, employee=employee, slug=slug,
+    return respond("admin/action.html", "console", status, employee=employee, slug=slug,
                    spec=ACTIONS[slug], errors=errors or {}, checked=checked, reason=reason,
                    verifications=VERIFICATIONS, needed=_needed(slug, models.Account.get_or_none(
                        models.Account.employee == employee)))
@@ -491,7 +491,7 @@ def action_post(nip, action):
         "verifikasi: " + ", ".join(VERIFICATIONS[key][0] for key in checked)
         + f"; alasan: {reason}" + ("" if sent else "; tanpa pemberitahuan: email dan HP kosong")))
     if password:
-        return respond("admin/temporary_password.html", "content", employee=employee,
+        return respond("admin/temporary_password.html", "console", employee=employee,
                        password=password, expires_at=account.temp_password_expires_at)
     flash(spec.done, "success")
     return go("admin.employee", nip=employee.nip)
@@ -569,7 +569,7 @@ def audit_log():
     form, filters, errors = _audit_filters()
     query = models.AuditEvent.search(**filters) if not errors else models.AuditEvent.select().where(False)
     events, pager = _pager(query, EVENTS_PER_PAGE)
-    return respond("admin/audit.html", "content", 422 if errors else 200, form=form, errors=errors,
+    return respond("admin/audit.html", "console", 422 if errors else 200, form=form, errors=errors,
                    events=list(events), pager=pager, labels=EVENT_LABELS,
                    event_names=sorted(set(EVENT_LABELS) | set(models.AuditEvent.event_names())),
                    query_args={k: v for k, v in form.items() if v})

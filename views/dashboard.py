@@ -29,6 +29,10 @@ def _signed_in():
 
 @bp.context_processor
 def _header():
+    # Error pages of this blueprint (a failed CSRF check comes before login_required) are
+    # rendered for anonymous visitors too.
+    if not current_user.is_authenticated:
+        return {}
     return {"unread_notifications": models.Notification.unread_count(current_user.employee)}
 
 
@@ -45,7 +49,7 @@ def _parse_date(text: str):
 @bp.get("/dashboard")
 def index():
     employee = current_user.employee
-    return respond("dashboard/index.html", "content", employee=employee,
+    return respond("dashboard/index.html", "page", employee=employee,
                    masa_kerja=employee.masa_kerja(clock.today()),
                    promotion=employee.next_regular_promotion(), today=clock.today(),
                    recovery_codes_left=models.RecoveryCode.remaining(current_user))
@@ -54,13 +58,13 @@ def index():
 @bp.get("/dashboard/riwayat")
 def history():
     employee = current_user.employee
-    return respond("dashboard/history.html", "content", positions=models.PositionHistory.of(employee),
+    return respond("dashboard/history.html", "page", positions=models.PositionHistory.of(employee),
                    ranks=models.RankHistory.of(employee))
 
 
 @bp.get("/dashboard/dokumen")
 def documents():
-    return respond("dashboard/documents.html", "content",
+    return respond("dashboard/documents.html", "page",
                    documents=models.Document.listing(current_user.employee))
 
 
@@ -81,7 +85,7 @@ def _leave_page(status=200, errors=None, form=None):
     employee = current_user.employee
     year = clock.today().year
     used = models.LeaveRequest.annual_days_used(employee, year)
-    return respond("dashboard/leave.html", "leave_form" if status != 200 else "content", status,
+    return respond("dashboard/leave.html", "leave_form" if status != 200 else "page", status,
                    requests=models.LeaveRequest.of(employee).limit(LEAVE_SHOWN), types=models.LEAVE_TYPES,
                    errors=errors or {}, form=form or {}, year=year, quota=models.ANNUAL_LEAVE_DAYS,
                    left=max(models.ANNUAL_LEAVE_DAYS - used, 0))
@@ -112,7 +116,7 @@ def leave_detail(request_id):
     leave_request = models.LeaveRequest.owned(request_id, current_user.employee)
     if leave_request is None:
         abort(404)
-    return respond("dashboard/leave_detail.html", "content", item=leave_request, types=models.LEAVE_TYPES)
+    return respond("dashboard/leave_detail.html", "page", item=leave_request, types=models.LEAVE_TYPES)
 
 
 # --------------------------------------------------------------------------- notifications
@@ -127,7 +131,7 @@ def notifications():
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     items = list(models.Notification.of(current_user.employee)
                  .offset((page - 1) * NOTIFICATIONS_PER_PAGE).limit(NOTIFICATIONS_PER_PAGE + 1))
-    return respond("dashboard/notifications.html", "content", notifications=items[:NOTIFICATIONS_PER_PAGE],
+    return respond("dashboard/notifications.html", "page", notifications=items[:NOTIFICATIONS_PER_PAGE],
                    page=page, has_more=len(items) > NOTIFICATIONS_PER_PAGE)
 
 
@@ -178,7 +182,7 @@ def _reauthenticate():
     return errors
 
 
-def _security_page(status=200, block="content", **context):
+def _security_page(status=200, block="page", **context):
     account = current_user
     context.setdefault("errors", {})
     return respond("dashboard/security.html", block, status, needs_otp=_needs_otp(),
@@ -312,7 +316,7 @@ def sessions_end_others():
 CONTACT_FIELDS = {"email": "email", "telepon": "nomor HP"}
 
 
-def _contact_page(status=200, block="content", errors=None, form=None, pending=None):
+def _contact_page(status=200, block="page", errors=None, form=None, pending=None):
     return respond("dashboard/contact.html", block, status, employee=current_user.employee,
                    errors=errors or {}, form=form or {}, pending=pending)
 

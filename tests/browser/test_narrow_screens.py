@@ -88,19 +88,6 @@ EXTRA_PAGES = [
     ("demo", "anonim", "/bantuan/"),
 ]
 
-# App bugs found by this test, each kept as a strict xfail until fixed: {case id: reason}.
-LONG_WORDS = ("a long e-mail address does not wrap, so the page scrolls sideways; fix: let long words break, "
-              "e.g. main{overflow-wrap:anywhere} in static/css/app.css")
-KNOWN_BUGS = {
-    "normal-pendaftar-selesai-/daftar/selesai": "templates/account/register_done.html:5: " + LONG_WORDS,
-    "normal-pegawai-/dashboard/kontak": "templates/dashboard/contact.html:11 and :22: " + LONG_WORDS,
-    "normal-pegawai-/dashboard": "templates/dashboard/index.html:22 (.data grid, static/css/app.css:42 and :48, "
-                                 "needs minmax(0,1fr) columns): " + LONG_WORDS,
-    "normal-admin-/admin/pegawai/nip": "templates/admin/employee.html:21 (.data grid, static/css/app.css:42 and "
-                                       ":48, needs minmax(0,1fr) columns): " + LONG_WORDS,
-}
-
-
 # --------------------------------------------------------------------------- the cases
 
 
@@ -172,8 +159,7 @@ JS = [pytest.param(True, id="js-on"), pytest.param(False, id="js-off")]
 
 
 def _params() -> list:
-    return [pytest.param(case, id=case.id, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case.id])]
-                         if case.id in KNOWN_BUGS else []) for case in CASES]
+    return [pytest.param(case, id=case.id) for case in CASES]
 
 
 # --------------------------------------------------------------------------- servers and data
