@@ -58,3 +58,15 @@ def employee(app):
 
     with models.db.connection_context():
         return make_employee()
+
+
+@pytest.fixture
+def enrolled(client, employee, clock):
+    """An employee who finished the first login and signed out, the clock moved to the
+    next TOTP step; returns the TOTP secret."""
+    from tests.helpers import first_login
+
+    secret = first_login(client)
+    client.post("/logout")
+    clock.advance(seconds=30)
+    return secret

@@ -21,15 +21,6 @@ from tests.helpers import (
 GENERIC = "NIP atau kata sandi salah"
 
 
-@pytest.fixture
-def enrolled(client, employee, clock):
-    """An employee who finished the first login; signed out; returns the TOTP secret."""
-    secret = first_login(client)
-    client.post("/logout")
-    clock.advance(seconds=30)
-    return secret
-
-
 def audit_events(nip=NIP):
     with models.db.connection_context():
         return [e.event for e in models.AuditEvent.for_nip(nip)][::-1]

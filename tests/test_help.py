@@ -26,14 +26,6 @@ def help_slugs(page: str) -> list:
     return re.findall(r'<a href="/bantuan/[a-z-]+" data-help="([a-z-]+)">', page)
 
 
-@pytest.fixture
-def enrolled(client, employee, clock):
-    secret = first_login(client)
-    client.post("/logout")
-    clock.advance(seconds=30)
-    return secret
-
-
 def audit_details(event):
     with models.db.connection_context():
         return [e.detail for e in models.AuditEvent.select().where(models.AuditEvent.event == event)]
