@@ -595,6 +595,12 @@ class Account(BaseModel):
     def confirmed_authenticators(self):
         return self.authenticators.where(Authenticator.confirmed_at.is_null(False))
 
+    def use_otp(self, code: str, secret_key: str) -> str:
+        """"ok" when one of the confirmed authenticators accepts `code` (and claims its
+        time step), "replayed" when it was valid but already used, else "wrong"."""
+        results = [a.use_code(code, secret_key) for a in self.confirmed_authenticators()]
+        return "ok" if "ok" in results else "replayed" if "replayed" in results else "wrong"
+
     @property
     def has_mfa(self) -> bool:
         return self.confirmed_authenticators().exists()
@@ -642,8 +648,12 @@ class Account(BaseModel):
             for model in MFA_MODELS:
                 model.delete().where(model.account == self.id).execute()
 
-    def end_sessions(self) -> int:
-        return SessionRecord.delete().where(SessionRecord.account == self.id).execute()
+    def end_sessions(self, keep=None) -> int:
+        """Sign every browser out (but the session record `keep`); returns how many."""
+        query = SessionRecord.delete().where(SessionRecord.account == self.id)
+        if keep is not None:
+            query = query.where(SessionRecord.id != keep.id)
+        return query.execute()
 
     def active_sessions(self):
         return self.sessions.order_by(SessionRecord.last_seen_at.desc())
@@ -841,10 +851,6 @@ class SessionRecord(BaseModel):
             cls.update(last_seen_at=current).where(cls.id == record.id).execute()
         record.token = token
         return record, None
-
-    @classmethod
-    def of(cls, account):
-        return cls.select().where(cls.account == account).order_by(cls.last_seen_at.desc())
 
     def mark_verified(self) -> None:
         self.verified_at = now()

@@ -295,7 +295,7 @@ def main() -> int:
                    "documents": models.Document.listing(employee).count(),
                    "leave": models.LeaveRequest.of(employee).count(),
                    "notifications": models.Notification.of(employee).count(),
-                   "sessions": models.SessionRecord.of(models.Account.for_employee(employee)).count(),
+                   "sessions": models.Account.for_employee(employee).active_sessions().count(),
                    "audit": models.AuditEvent.for_nip(employee_nip).count()}
 
         rows = [measure_page(client, path) for path in PAGES]

@@ -85,3 +85,15 @@ def sign_in_as(client, role, nip=ADMIN_NIP, nik=ADMIN_NIK, **fields) -> models.E
         models.Account.for_employee(employee).set_role(role)
     first_login(client, nip, nik)
     return employee
+
+
+# Employee CSV rows (the phone typed with dashes, as people do) for the import tests.
+HEADER = ",".join(models.CSV_HEADER)
+ROW_BUDI = ("199001012020011001,3273010101900001,Budi Santoso,budi@example.go.id,0812-3456-7890,"
+            "PNS,aktif,Pemkot Bandung,Diskominfo,Pranata Komputer,Penata Muda,III/a,2020-01-01,2021-04-01")
+ROW_AYU = ("199505102023212004,5171015005950004,Ayu Lestari,,,PPPK,aktif,Pemprov Bali,SMAN 1,"
+           "Guru Ahli Pertama,,IX,2023-03-01,")
+
+
+def csv_bytes(*rows, header=HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()

@@ -7,17 +7,7 @@ import re
 import pytest
 
 import models
-from tests.helpers import ADMIN_NIP, NIP, sign_in_as
-
-HEADER = ",".join(models.CSV_HEADER)
-ROW_BUDI = ("199001012020011001,3273010101900001,Budi Santoso,budi@example.go.id,081234567890,"
-            "PNS,aktif,Pemkot Bandung,Diskominfo,Pranata Komputer,Penata Muda,III/a,2020-01-01,2021-04-01")
-ROW_AYU = ("199505102023212004,5171015005950004,Ayu Lestari,,,PPPK,aktif,Pemprov Bali,SMAN 1,"
-           "Guru Ahli Pertama,,IX,2023-03-01,")
-
-
-def csv_bytes(*rows, header=HEADER):
-    return ("\n".join([header, *rows]) + "\n").encode()
+from tests.helpers import ADMIN_NIP, HEADER, NIP, ROW_AYU, ROW_BUDI, csv_bytes, sign_in_as
 
 
 @pytest.fixture

@@ -6,17 +6,7 @@ import pyotp
 import pytest
 
 import models
-from tests.helpers import NIP, make_employee
-
-HEADER = ",".join(models.CSV_HEADER)
-ROW_BUDI = ("199001012020011001,3273010101900001,Budi Santoso,budi@example.go.id,0812-3456-7890,"
-            "PNS,aktif,Pemkot Bandung,Diskominfo,Pranata Komputer,Penata Muda,III/a,2020-01-01,2021-04-01")
-ROW_AYU = ("199505102023212004,5171015005950004,Ayu Lestari,,,PPPK,aktif,Pemprov Bali,SMAN 1,"
-           "Guru Ahli Pertama,,IX,2023-03-01,")
-
-
-def csv_bytes(*rows, header=HEADER):
-    return ("\n".join([header, *rows]) + "\n").encode()
+from tests.helpers import HEADER, NIP, ROW_AYU, ROW_BUDI, csv_bytes, make_employee
 
 
 def test_import_creates_employees(db):

@@ -333,7 +333,7 @@ def build_world(folder: Path, demo_mode: bool) -> World:
                                            end=date(2026, 12, 9), reason="Urusan keluarga")
         notification = models.Notification.create(employee=pegawai, title="Dokumen baru: SK CPNS",
                                                   link="/dashboard/dokumen")
-        current = models.SessionRecord.of(account).first()
+        current = account.active_sessions().first()
         other = models.SessionRecord.start(account, ip="10.0.0.2", user_agent="Ponsel lain")
         models.Token.issue(pegawai, "contact", KNOWN_CODE, 10, data={"field": "email", "value": "baru@example.go.id"})
         models.Token.issue(registrant, "register", KNOWN_CODE, 10,

@@ -69,6 +69,17 @@ def enrollment_context(account) -> dict:
             "nip": account.employee.nip, "issuer": cfg["TOTP_ISSUER"]}
 
 
+def new_password_problems(employee, account=None):
+    """The password typed in `new_password`/`confirm_password` and every rule it breaks;
+    given the account, it must also differ from the current password."""
+    new = request.form.get("new_password", "")[:256]
+    problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
+                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
+    if not problems and account is not None and account.check_password(new, current_app.config["ARGON2_COST"]):
+        problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
+    return new, problems
+
+
 def client():
     return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string or ""}
 

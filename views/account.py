@@ -11,7 +11,7 @@ import mail
 import models
 import security
 from security import now
-from views import audit, go, limiter, nip_key, per_nip_code_limit, respond
+from views import audit, go, limiter, new_password_problems, nip_key, per_nip_code_limit, respond
 
 bp = Blueprint("account", __name__)
 
@@ -204,9 +204,7 @@ def register_password_post():
     employee, token = _verified_registration()
     if employee is None:
         return _registration_gone()
-    new = request.form.get("new_password", "")[:256]
-    problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
-                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
+    new, problems = new_password_problems(employee)
     if problems:
         return respond("account/register_password.html", "password_form", 422, problems=problems)
     payload = token.payload
@@ -301,9 +299,7 @@ def reset_post(secret):
     if token is None:
         return respond("account/link_invalid.html", "content", 400, kind="reset")
     employee = token.employee
-    new = request.form.get("new_password", "")[:256]
-    problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
-                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
+    new, problems = new_password_problems(employee)
     if problems:
         return respond("account/reset.html", "password_form", 422, problems=problems, secret=secret)
     if not token.consume():

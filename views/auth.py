@@ -13,6 +13,7 @@ from views import (
     finish_login,
     go,
     limiter,
+    new_password_problems,
     next_stage,
     nip_key,
     pending_account,
@@ -143,13 +144,7 @@ def password_new_post():
     account = pending_account("password")
     if account is None:
         return pending_expired()
-    new = request.form.get("new_password", "")[:256]
-    confirm = request.form.get("confirm_password", "")[:256]
-    employee = account.employee
-    problems = security.password_problems(new, confirm, nip=employee.nip, nik=employee.nik,
-                                          birth_date=employee.birth_date)
-    if not problems and account.check_password(new, current_app.config["ARGON2_COST"]):
-        problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
+    new, problems = new_password_problems(account.employee, account)
     if problems:
         return _password_page(account, 422, problems)
     account.set_password(new, current_app.config["ARGON2_COST"])
@@ -190,19 +185,18 @@ def otp_post():
     typed = request.form.get("otp", "")[:64]
     code = security.normalize_otp(typed)
     if len(code) == 6 and code.isdigit():
-        authenticators = list(account.confirmed_authenticators())
-        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in authenticators]
-        if "ok" in results:
+        result = account.use_otp(code, cfg["SECRET_KEY"])
+        if result == "ok":
             audit("otp.ok", account=account)
             return finish_login(account, "otp")
-        if "replayed" in results:
+        if result == "replayed":
             audit("otp.replayed", account=account)
             error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
                      "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
             help = ("salah-memasukkan-otp",)
         else:
             skew = None  # diagnosis only: a code from a skewed phone clock stays a wrong code
-            for authenticator in authenticators:
+            for authenticator in account.confirmed_authenticators():
                 skew = security.totp_skew_minutes(authenticator.secret(cfg["SECRET_KEY"]), code, now())
                 if skew is not None:
                     break

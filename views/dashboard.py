@@ -12,7 +12,7 @@ import mail
 import models
 import security
 from security import clock, now
-from views import audit, enrollment_context, go, limiter, respond
+from views import audit, enrollment_context, go, limiter, new_password_problems, respond
 
 bp = Blueprint("dashboard", __name__)
 
@@ -171,8 +171,7 @@ def _reauthenticate():
         errors["password"] = "Kata sandi sekarang salah."
     elif _needs_otp():
         code = security.normalize_otp(request.form.get("otp", ""))[:32]
-        results = [a.use_code(code, cfg["SECRET_KEY"]) for a in current_user.confirmed_authenticators()]
-        if "ok" not in results:
+        if current_user.use_otp(code, cfg["SECRET_KEY"]) != "ok":
             errors["otp"] = "Kode OTP salah atau sudah dipakai. Masukkan kode yang sedang tampil di aplikasi."
     if errors:
         audit("reauth.failed", account=current_user, detail=", ".join(errors))
@@ -188,7 +187,7 @@ def _security_page(status=200, block="page", **context):
     return respond("dashboard/security.html", block, status, needs_otp=_needs_otp(),
                    authenticators=list(account.confirmed_authenticators().order_by(models.Authenticator.id)),
                    recovery_codes_left=models.RecoveryCode.remaining(account),
-                   sessions=models.SessionRecord.of(account), current_session=account.current_session,
+                   sessions=account.active_sessions(), current_session=account.current_session,
                    sign_ins=models.AuditEvent.sign_ins(account), **context)
 
 
@@ -204,17 +203,11 @@ def change_password():
     if errors:
         return _security_page(422, "password_form", errors=errors)
     employee = current_user.employee
-    new = request.form.get("new_password", "")[:256]
-    problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
-                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
-    if not problems and current_user.check_password(new, current_app.config["ARGON2_COST"]):
-        problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
+    new, problems = new_password_problems(employee, current_user)
     if problems:
         return _security_page(422, "password_form", problems=problems)
     current_user.set_password(new, current_app.config["ARGON2_COST"])
-    others = models.SessionRecord.delete().where(
-        (models.SessionRecord.account == current_user.id)
-        & (models.SessionRecord.id != current_user.current_session.id)).execute()
+    others = current_user.end_sessions(keep=current_user.current_session)
     audit("password.changed", account=current_user, detail=f"dari halaman keamanan; {others} sesi lain diakhiri")
     mail.send_email(employee.email, "Kata sandi Portal ASN Digital telah diganti", "password_changed",
                     nip=employee.nip, nama=employee.nama, when=now())
@@ -303,9 +296,7 @@ def session_end(session_id):
 
 @bp.post("/dashboard/keamanan/sesi/akhiri-lainnya")
 def sessions_end_others():
-    ended = models.SessionRecord.delete().where(
-        (models.SessionRecord.account == current_user.id)
-        & (models.SessionRecord.id != current_user.current_session.id)).execute()
+    ended = current_user.end_sessions(keep=current_user.current_session)
     audit("session.ended", account=current_user, detail=f"{ended} sesi lain")
     flash(f"{ended} sesi lain telah diakhiri.", "success")
     return go("dashboard.security_settings")

@@ -272,7 +272,7 @@ def normal_server(database: Path) -> Server:
                            data={"field": "email", "value": "budi.baru." + LONG_EMAIL})
         reset_secret = security.new_link_secret()
         models.Token.issue(pegawai, "reset", reset_secret, 30)
-        session_id = models.SessionRecord.of(account).first().id
+        session_id = account.active_sessions().first().id
         for index in range(3):  # the admin's employee list
             models.Account.for_employee(models.Employee.create(
                 nip=f"19850101201001100{index}", nik=f"327301010185000{index}", nama=f"Pegawai Contoh {index}",
