@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -18,6 +19,7 @@ from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
+import letters
 import mail
 import models
 import security
@@ -39,12 +41,12 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
     "OTP_RATE_LIMIT": "60/minute",
     "SELF_SERVICE_IP_RATE_LIMIT": "30/minute",  # registration, codes, forgotten password
-    "REGISTER_NIP_RATE_LIMIT": "10/hour",
-    "RESEND_RATE_LIMIT": "1/minute;5/hour",  # per NIP
-    "FORGOT_NIP_RATE_LIMIT": "5/hour",
-    "CODE_NIP_RATE_LIMIT": "30/hour",  # per NIP: OTP, enrollment and verification codes
+    "RESEND_RATE_LIMIT": "1/minute;5/hour",  # per sign-in or registration in a browser
+    "CODE_RATE_LIMIT": "30/hour",  # per sign-in in a browser and address: OTP, enrollment, codes
     "FORGOT_MIN_SECONDS": 0.5,  # every forgotten-password answer takes this long, match or not
-    "BASE_URL": "",  # e.g. https://asn.instansi.go.id; links in e-mails use it (else the request's)
+    "BASE_URL": "",  # https://asn.instansi.go.id: required outside demo mode; every mailed link uses it
+    "FIRST_LOGIN": "code",  # code | letter | nik: what proves a first sign-in besides the public NIK
+    "ALLOW_NIK_ONLY": False,  # FIRST_LOGIN=nik outside demo mode needs this too
     "MAX_FAILED_LOGINS": 5,
     "LOCKOUT_MINUTES": 15,
     "PENDING_LOGIN_MINUTES": 10,
@@ -82,6 +84,8 @@ def create_app(config=None):
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    _check_sign_in_settings(app)
+    models.use_secret_key(app.config["SECRET_KEY"])
     app.config["ARGON2_COST"] = tuple(app.config["ARGON2_COST"])
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     if app.config["PROXY_FIX"]:
@@ -90,6 +94,7 @@ def create_app(config=None):
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
     app.before_request(_connect_db)
+    app.before_request(_reject_nul_bytes)
     app.teardown_request(_close_db)
     with models.db.connection_context():
         models.create_tables()
@@ -118,14 +123,45 @@ def create_app(config=None):
 # --------------------------------------------------------------------------- plumbing
 
 
+class SettingsError(RuntimeError):
+    """A setting that would make the portal unsafe or broken; start-up stops with its message."""
+
+
+def _check_sign_in_settings(app):
+    cfg = app.config
+    if cfg["FIRST_LOGIN"] not in ("code", "letter", "nik"):
+        raise SettingsError(f"ASN_FIRST_LOGIN harus code, letter atau nik (bukan {cfg['FIRST_LOGIN']!r}).")
+    if cfg["FIRST_LOGIN"] == "nik":
+        if not (cfg["DEMO"] or cfg["ALLOW_NIK_ONLY"]):
+            raise SettingsError("ASN_FIRST_LOGIN=nik membuat siapa pun yang tahu NIP dan NIK (data publik) "
+                                "dapat mengambil alih akun yang belum pernah dipakai. Pakai code atau letter, "
+                                "atau setel juga ASN_ALLOW_NIK_ONLY=true bila memang disengaja.")
+        app.logger.warning("PERINGATAN: ASN_FIRST_LOGIN=nik: login pertama hanya memakai NIP dan NIK, yang "
+                           "keduanya bukan rahasia. Akun yang belum pernah dipakai dapat diambil alih.")
+    base_url = cfg["BASE_URL"].rstrip("/")
+    if not base_url:
+        if not cfg["DEMO"]:
+            raise SettingsError("ASN_BASE_URL wajib diisi dengan alamat publik portal, misalnya "
+                                "https://asn.instansi.go.id: setiap tautan dalam email memakainya.")
+        return
+    parsed = urlparse(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SettingsError(f"ASN_BASE_URL harus alamat http:// atau https:// lengkap (bukan {base_url!r}).")
+    cfg["BASE_URL"] = base_url
+    if cfg.get("TRUSTED_HOSTS") is None:
+        # Requests naming another host are refused, so no page or link is ever built from
+        # a Host header a stranger chose.
+        cfg["TRUSTED_HOSTS"] = [parsed.netloc]
+
+
 def _instance_secret_key(folder: Path) -> str:
     """Generated once, kept in the instance folder, so restarts keep sessions and the
     encrypted TOTP secrets stay readable."""
     path = folder / "secret_key"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -187,8 +223,19 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
+def _reject_nul_bytes():
+    """No search or filter of the portal takes a NUL byte, and PostgreSQL refuses one in a
+    query: say so instead of failing deeper down."""
+    if any("\x00" in value for value in request.args.values()):
+        return _error_page(400, "Isian tidak sah", "Isian mengandung karakter yang tidak diizinkan. "
+                                                   "Periksa kembali lalu kirim ulang.")
+    return None
+
+
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -321,6 +368,19 @@ def _register_cli(app):
             click.echo(f"Kata sandi sementara (hanya ditampilkan sekali, berlaku "
                        f"{models.TEMPORARY_PASSWORD_HOURS} jam, wajib diganti saat masuk): {password}")
 
+    @app.cli.command("activation-letters")
+    @click.option("--unit", default="", help="Hanya pegawai di unit kerja ini.")
+    @click.argument("out", type=click.Path(dir_okay=False, writable=True))
+    def activation_letters(unit, out):
+        """Print activation letters (PDF) for active employees who have no password yet."""
+        pdf, count = letters.activation_letters(models.ActivationLetter.recipients(unit), app.config["SECRET_KEY"],
+                                                app.config["BASE_URL"] or "http://127.0.0.1:5000",
+                                                app.config["HELPDESK_CONTACT"])
+        Path(out).write_bytes(pdf)
+        models.AuditEvent.record("activation_letters.printed", detail=f"{count} surat; unit: {unit or 'semua'} "
+                                                                      "(perintah activation-letters)")
+        click.echo(f"{count} surat aktivasi ditulis ke {out}.")
+
     @app.cli.command("send-mail")
     def send_mail():
         """Retry the messages whose next attempt is due (for cron)."""
@@ -331,8 +391,8 @@ def _register_cli(app):
         """Create (or refresh) the demo employees."""
         demo.seed()
         click.echo("Data demo siap:")
-        for employee in demo.employees():
-            click.echo(f"  NIP {employee.nip}  NIK {employee.nik}  {employee.nama} ({employee.status})")
+        for row in demo.login_table():
+            click.echo(f"  NIP {row['nip']}  NIK {row['nik']}  {row['nama']} ({row['status']})")
 
     @app.cli.command("reset-demo")
     def reset_demo():
@@ -349,7 +409,11 @@ def main(argv):
     if "--demo" in argv:
         os.environ["ASN_DEMO"] = "true"
         os.environ.setdefault("ASN_DATABASE_URL", "sqlite:///instance/demo.db")
-    app = create_app()
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        print(f"Portal tidak dijalankan: {exc}", file=sys.stderr)
+        sys.exit(2)
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)

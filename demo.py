@@ -55,6 +55,7 @@ DEMO_EMPLOYEES = [
          tmt_cpns=date(1990, 3, 1), tmt_pangkat=date(2014, 4, 1)),
 ]
 DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES]
+DEMO_NIKS = {e["nip"]: e["nik"] for e in DEMO_EMPLOYEES}  # the portal itself keeps only a keyed hash
 
 
 # Career history of the first three demo employees: (jabatan, unit kerja, TMT) and (golongan, pangkat, TMT).
@@ -83,7 +84,9 @@ def seed():
     career history and a few small generated PDF documents."""
     models.db.create_tables(TABLES, safe=True)
     with models.db.atomic():
-        for data in DEMO_EMPLOYEES:
+        for listed in DEMO_EMPLOYEES:
+            data = {k: v for k, v in listed.items() if k != "nik"}
+            data.update(nik_hash=models.nik_hash(listed["nik"]), nik_last4=listed["nik"][-4:])
             (models.Employee.insert(**data)
              .on_conflict(conflict_target=[models.Employee.nip],
                           preserve=[getattr(models.Employee, k) for k in data if k != "nip"])
@@ -135,6 +138,12 @@ def employees():
                 .order_by(models.Employee.id))
 
 
+def login_table() -> list:
+    """The demo employees with the NIK a trainee types, for the login page."""
+    return [{"nama": e.nama, "nip": e.nip, "nik": DEMO_NIKS[e.nip], "jenis_asn": e.jenis_asn,
+             "status": e.status, "email": e.email} for e in employees()]
+
+
 def reset():
     """Every demo account back to the first-login state (NIK as password, no MFA), with
     no scenario, phone entries, tokens, messages, leave requests or notifications."""
@@ -146,6 +155,8 @@ def reset():
 def reset_account(employee):
     models.Account.delete().where(models.Account.employee == employee.id).execute()
     models.Token.delete().where(models.Token.employee == employee.id).execute()
+    models.ActivationLetter.delete().where(models.ActivationLetter.employee == employee.id).execute()
+    models.RegistrationRequest.delete().where(models.RegistrationRequest.employee == employee.id).execute()
     models.Message.delete().where(models.Message.nip == employee.nip).execute()
     models.LeaveRequest.delete().where(models.LeaveRequest.employee == employee.id).execute()
     models.Notification.delete().where(models.Notification.employee == employee.id).execute()
@@ -173,8 +184,9 @@ def status(employee) -> list:
         labels.append(f"MFA aktif ({names})")
     else:
         labels.append("kata sandi sudah diganti, MFA belum aktif")
-    if account and account.lock_minutes_left():
-        labels.append(f"terkunci {account.lock_minutes_left()} menit lagi")
+    minutes = max([account.lock_minutes_left(), *(d.lock_minutes_left() for d in account.devices)]) if account else 0
+    if minutes:
+        labels.append(f"terkunci {minutes} menit lagi")
     elif account and account.failed_count:
         labels.append(f"{account.failed_count} kali gagal berturut-turut")
     if account and account.sessions.exists():

@@ -45,12 +45,33 @@ def send_reset_link(employee):
                nama=employee.nama, link=link(f"/reset/{secret}"), minutes=RESET_MINUTES)
 
 
+def notify_owner(employee, subject: str, what: str) -> None:
+    """Tell the contact on record about something done to the account (e-mail, else SMS),
+    so that a stranger's doing does not go unnoticed."""
+    helpdesk = current_app.config["HELPDESK_CONTACT"]
+    if employee.email:
+        send_email(employee.email, subject, "owner_notice", nip=employee.nip, nama=employee.nama, what=what,
+                   when=security.now(), helpdesk=helpdesk)
+    elif employee.telepon:
+        send_sms(employee.telepon, f"Portal ASN Digital: {what} Bukan Anda? Segera hubungi {helpdesk}.",
+                 nip=employee.nip)
+
+
+def send_activation_link(employee, minutes: int):
+    """An activation link (earlier ones stop working) to the e-mail on record; the page
+    behind it asks for a confirming press, so a mail scanner opening it spends nothing."""
+    secret = security.new_link_secret()
+    models.Token.issue(employee, "activate", secret, minutes)
+    send_email(employee.email, "Aktivasi akun Portal ASN Digital", "activation", nip=employee.nip,
+               nama=employee.nama, link=link(f"/aktivasi/{secret}"), hours=minutes // 60)
+
+
 def send_email(recipient: str, subject: str, template: str, *, nip="", **context):
     """Render templates/mail/<template>.txt and queue it; the HTML part is derived from it.
     Nothing is queued for an employee without an address."""
     if not recipient:
         return None
-    body = render_template(f"mail/{template}.txt", **context).strip() + "\n"
+    body = render_template(f"mail/{template}.txt", nip=nip, **context).strip() + "\n"
     message = models.Message.create(
         channel="email", recipient=recipient, subject=subject, body=body, html=text_to_html(body),
         nip=nip, status="pending" if current_app.config["MAIL_URL"] else "outbox")

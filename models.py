@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from peewee import (
+    JOIN,
     BlobField,
     BooleanField,
     CharField,
@@ -38,9 +39,14 @@ db = DatabaseProxy()
 def open_database(url: str, root: Path):
     """Connect to `url`; a relative SQLite path is taken from the project folder."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        path = root / url.removeprefix("sqlite:///")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{root / url.removeprefix('sqlite:///')}"
+    if url.startswith("sqlite:///"):
+        # The database holds the portal's secrets: only the portal's own user may read it
+        # (SQLite gives its -wal and -shm files the database file's mode).
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.touch(mode=0o600)
     if url.startswith("sqlite"):
         # WAL lets readers work beside the writer; IMMEDIATE takes the write lock at
         # BEGIN so read-then-write transactions never deadlock on upgrade.
@@ -74,11 +80,32 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^(\+62|62|0)8[0-9]{7,12}$")
 
 
+# The NIK is kept as a keyed hash (HMAC with a key derived from ASN_SECRET_KEY) and its last
+# four digits: enough to check a typed NIK and to compare with a KTP, useless to a copy of
+# the database. Set once by the application factory.
+_nik_key = None
+
+
+def use_secret_key(secret_key: str) -> None:
+    global _nik_key
+    _nik_key = secret_key
+
+
+def nik_hash(nik: str) -> str:
+    if _nik_key is None:
+        raise RuntimeError("models.use_secret_key() has not been called")
+    return security.keyed_hash("nik:" + nik, _nik_key)
+
+
 class Employee(BaseModel):
-    """Master data from BKN / the instansi; read-only to the employee."""
+    """Master data from BKN / the instansi; read-only to the employee. `email` and
+    `telepon` are the contact on record: what proves who someone is. Only the instansi's
+    import, an admin's edit, or a change confirmed on both the old and the new address
+    may change them."""
 
     nip = CharField(max_length=18, unique=True)
-    nik = CharField(max_length=16)
+    nik_hash = CharField(max_length=64)
+    nik_last4 = CharField(max_length=4)
     nama = CharField()
     email = CharField(default="")
     telepon = CharField(default="")
@@ -96,6 +123,27 @@ class Employee(BaseModel):
     @classmethod
     def by_nip(cls, nip: str):
         return cls.get_or_none(cls.nip == nip)
+
+    @property
+    def nik(self):
+        raise AttributeError("only a keyed hash of the NIK is stored")
+
+    @nik.setter
+    def nik(self, value: str) -> None:
+        self.nik_hash, self.nik_last4 = nik_hash(value), value[-4:]
+
+    def nik_matches(self, typed: str) -> bool:
+        return len(typed) == 16 and security.constant_time_equals(nik_hash(typed), self.nik_hash)
+
+    def contains_nik(self, text: str) -> bool:
+        """Whether any run of 16 digits in `text` is this NIK (for the password rules)."""
+        digits = re.sub(r"\D", "", text)
+        return any(digits[i:i + 16][-4:] == self.nik_last4 and self.nik_matches(digits[i:i + 16])
+                   for i in range(len(digits) - 15))
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.email or self.telepon)
 
     @property
     def is_active(self) -> bool:
@@ -188,9 +236,10 @@ def employee_row(row: dict) -> dict:
     except security.NipError as exc:
         raise ValueError(f"NIP '{values['nip']}' tidak valid: {exc}") from None
     values["nip"] = nip.value
-    values["nik"] = re.sub(r"\s", "", values["nik"])
-    if not security.is_valid_nik(values["nik"]):
+    nik = re.sub(r"\s", "", values.pop("nik"))
+    if not security.is_valid_nik(nik):
         raise ValueError("NIK harus 16 digit angka")
+    values["nik_hash"], values["nik_last4"] = nik_hash(nik), nik[-4:]
     if not values["nama"]:
         raise ValueError("nama wajib diisi")
     values["jenis_asn"] = values["jenis_asn"].upper()
@@ -269,7 +318,8 @@ def import_employees(data: bytes) -> ImportReport:
             existing.update(e.nip for e in Employee.select(Employee.nip).where(Employee.nip.in_(chunk)))
         # One upsert statement run for every row: building the SQL row by row with the
         # query builder took most of the time of a 50,000-row import.
-        columns = CSV_HEADER + tuple(k for k in OPTIONAL_COLUMNS if rows and k in rows[0])
+        columns = (tuple(k for k in CSV_HEADER if k != "nik") + ("nik_hash", "nik_last4")
+                   + tuple(k for k in OPTIONAL_COLUMNS if rows and k in rows[0]))
         fields = [getattr(Employee, k) for k in columns]
         upsert, _ = (Employee.insert_many([[None] * len(fields)], fields=fields).returning()
                      .on_conflict(conflict_target=[Employee.nip], preserve=fields[1:]).sql())
@@ -522,16 +572,78 @@ class Notification(BaseModel):
 ROLES = ("pegawai", "helpdesk", "admin")
 
 
-class Account(BaseModel):
-    """One per employee who has tried to sign in. No password hash means the NIK is
-    still the (default) password."""
+LOCK_CAP_MINUTES = 24 * 60
+
+
+class Lockable(BaseModel):
+    """A failure counter and the lock it leads to, for whatever a failure is counted
+    against: an account (from browsers it does not know), one known browser of an account,
+    or a NIP that is not in the data (which must behave exactly like one that is).
+
+    A check is first *taken* (one UPDATE that also tests the lock), then either given back
+    (it passed) or failed. So parallel guesses get exactly `max_failures` checks: the
+    counter is raised before the check, never after."""
+
+    failed_count = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    lock_count = IntegerField(default=0)  # locks since the last completed sign-in: each lasts longer
+
+    def lock_minutes_left(self) -> int:
+        """Whole minutes (rounded up) until the lock ends; 0 when not locked."""
+        if not self.locked_until or self.locked_until <= now():
+            return 0
+        return -(-int((self.locked_until - now()).total_seconds()) // 60)
+
+    def _reload_lock(self) -> None:
+        fresh = type(self).get_by_id(self.id)
+        self.failed_count, self.locked_until, self.lock_count = (fresh.failed_count, fresh.locked_until,
+                                                                 fresh.lock_count)
+
+    def take_attempt(self, max_failures: int) -> bool:
+        """Reserve one check; False when locked, or when the checks already under way would
+        use up the remaining tries."""
+        cls = type(self)
+        taken = cls.update(failed_count=cls.failed_count + 1).where(
+            (cls.id == self.id) & (cls.locked_until.is_null() | (cls.locked_until <= now()))
+            & (cls.failed_count < max_failures)).execute()
+        self._reload_lock()
+        return bool(taken)
+
+    def give_back_attempt(self) -> None:
+        """The reserved check passed: it was no failure (nor does it clear earlier ones;
+        only a completed sign-in does)."""
+        cls = type(self)
+        cls.update(failed_count=cls.failed_count - 1).where((cls.id == self.id) & (cls.failed_count > 0)).execute()
+        self._reload_lock()
+
+    def fail_attempt(self, max_failures: int, lock_minutes: int) -> bool:
+        """The reserved check failed. Returns True when it used up the tries and locked:
+        for `lock_minutes`, doubled for every lock since the last completed sign-in, at
+        most a day."""
+        cls = type(self)
+        self._reload_lock()
+        minutes = min(lock_minutes * 2 ** min(self.lock_count, 16), LOCK_CAP_MINUTES)
+        locked = cls.update(failed_count=0, locked_until=now() + timedelta(minutes=minutes),
+                            lock_count=cls.lock_count + 1).where(
+            (cls.id == self.id) & (cls.failed_count >= max_failures)).execute()
+        self._reload_lock()
+        return bool(locked)
+
+    def clear_failures(self) -> None:
+        cls = type(self)
+        cls.update(failed_count=0, locked_until=None, lock_count=0).where(cls.id == self.id).execute()
+        self.failed_count, self.locked_until, self.lock_count = 0, None, 0
+
+
+class Account(Lockable):
+    """One per employee who has tried to sign in. No password hash means no password of
+    their own yet: the first sign-in is proved as ASN_FIRST_LOGIN says (see views.auth).
+    Its failure counter is for browsers the account does not know (TrustedDevice)."""
 
     employee = ForeignKeyField(Employee, unique=True, backref="accounts", on_delete="CASCADE")
     password_hash = CharField(null=True)
     must_change_password = BooleanField(default=True)
     role = CharField(default="pegawai")
-    failed_count = IntegerField(default=0)
-    locked_until = DateTimeField(null=True)
     created_at = DateTimeField(default=now)
     password_changed_at = DateTimeField(null=True)
     must_activate = BooleanField(default=False)  # registered; activation link not yet followed
@@ -557,10 +669,22 @@ class Account(BaseModel):
         return self.current_session.token if self.current_session else None
 
     def check_password(self, password: str, cost) -> bool:
-        if self.password_hash is None:
-            security.verify_password(None, password, cost)  # same time as a real check
-            return security.constant_time_equals(password, self.employee.nik)
+        """The account's own (or a helpdesk's temporary) password. Without one, nothing
+        matches here, in the time a real check takes: the first sign-in is proved by
+        `first_password`."""
         return security.verify_password(self.password_hash, password, cost)
+
+    def first_password(self, typed: str, secret_key: str, policy: str) -> str | None:
+        """Before the employee has a password: "letter" when `typed` is the code of an
+        unused activation letter (in any policy), "nik" when it is the NIK (except in the
+        letter policy), else None. The caller has spent a hash's time already."""
+        if self.password_hash is not None:
+            return None
+        if ActivationLetter.use(self.employee, typed, secret_key):
+            return "letter"
+        if policy != "letter" and self.employee.nik_matches(typed):
+            return "nik"
+        return None
 
     def set_password(self, password: str, cost) -> None:
         self.password_hash = security.hash_password(password, cost)
@@ -569,28 +693,17 @@ class Account(BaseModel):
         self.temp_password_expires_at = None
         self.save()
 
-    def lock_minutes_left(self) -> int:
-        """Whole minutes (rounded up) until the lock ends; 0 when not locked."""
-        if not self.locked_until or self.locked_until <= now():
-            return 0
-        return -(-int((self.locked_until - now()).total_seconds()) // 60)
-
-    def register_failure(self, max_failures: int, lock_minutes: int) -> bool:
-        """Count a failed password or OTP; returns True when this failure locked the
-        account. Done in the database so every worker process sees the same count."""
-        with db.atomic():
-            Account.update(failed_count=Account.failed_count + 1).where(Account.id == self.id).execute()
-            locked = (Account.update(failed_count=0,
-                                     locked_until=now() + timedelta(minutes=lock_minutes))
-                      .where((Account.id == self.id) & (Account.failed_count >= max_failures))
-                      .execute())
-        fresh = Account.get_by_id(self.id)
-        self.failed_count, self.locked_until = fresh.failed_count, fresh.locked_until
-        return bool(locked)
-
     def register_success(self) -> None:
-        Account.update(failed_count=0, locked_until=None).where(Account.id == self.id).execute()
-        self.failed_count, self.locked_until = 0, None
+        """A completed sign-in (or a reset by e-mail or the helpdesk): every counter of the
+        account starts again, its known browsers' too."""
+        self.clear_failures()
+        TrustedDevice.update(failed_count=0, locked_until=None, lock_count=0).where(
+            TrustedDevice.account == self.id).execute()
+
+    @property
+    def is_locked(self) -> bool:
+        """Locked for unknown browsers, or on any of its known ones (for the console)."""
+        return bool(self.lock_minutes_left()) or self.devices.where(TrustedDevice.locked_until > now()).exists()
 
     def confirmed_authenticators(self):
         return self.authenticators.where(Authenticator.confirmed_at.is_null(False))
@@ -625,11 +738,11 @@ class Account(BaseModel):
         next login and stops working after TEMPORARY_PASSWORD_HOURS. Also unlocks the
         account and signs every browser out. Returns the password (shown once)."""
         password = security.new_temporary_password()
-        values = {"password_hash": security.hash_password(password, cost),
-                  "must_change_password": True, "failed_count": 0, "locked_until": None,
+        values = {"password_hash": security.hash_password(password, cost), "must_change_password": True,
                   "temp_password_expires_at": now() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)}
         with db.atomic():
             Account.update(values).where(Account.id == self.id).execute()
+            self.register_success()
             self.end_sessions()
         for name, value in values.items():
             setattr(self, name, value)
@@ -643,10 +756,12 @@ class Account(BaseModel):
         self.register_success()
 
     def reset_mfa(self) -> None:
-        """The next login goes to enrollment again (lost or replaced phone)."""
+        """The next login goes to enrollment again (lost or replaced phone). Every browser
+        is signed out: one signed in with the lost phone's codes must not stay in."""
         with db.atomic():
             for model in MFA_MODELS:
                 model.delete().where(model.account == self.id).execute()
+            self.end_sessions()
 
     def end_sessions(self, keep=None) -> int:
         """Sign every browser out (but the session record `keep`); returns how many."""
@@ -801,6 +916,30 @@ class Token(BaseModel):
         return bool(Token.update(used_at=now()).where(
             (Token.id == self.id) & Token.used_at.is_null()).execute())
 
+    def check_code(self, typed: str, tries: int, digits: int = 6) -> str:
+        """A typed 6-digit code against this token: "ok" (and the token is used up),
+        "wrong", "malformed", "expired", "used" or "exhausted". A try is counted before
+        the comparison, so parallel guesses never get more than `tries`."""
+        code = re.sub(r"\s", "", typed or "")
+        if self.used_at is not None:
+            return "used"
+        if self.expires_at <= now():
+            return "expired"
+        if not (len(code) == digits and code.isdigit()):
+            return "malformed"
+        if not Token.update(attempts=Token.attempts + 1).where(
+                (Token.id == self.id) & (Token.attempts < tries)).execute():
+            return "exhausted"
+        self.attempts = Token.get_by_id(self.id).attempts
+        if not security.constant_time_equals(security.hash_token(code), self.secret_hash):
+            return "wrong"
+        return "ok" if self.consume() else "used"
+
+    @classmethod
+    def newest(cls, employee, purpose: str):
+        return (cls.select().where((cls.employee == employee.id) & (cls.purpose == purpose))
+                .order_by(cls.id.desc()).first())
+
     @classmethod
     def sent_since(cls, employee: Employee, purpose: str, since) -> int:
         return cls.select().where((cls.employee == employee.id) & (cls.purpose == purpose)
@@ -867,6 +1006,134 @@ class SessionRecord(BaseModel):
                                               ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux"))
                        if key in ua), "")
         return f"{browser} di {system}" if system else browser
+
+
+class TrustedDevice(Lockable):
+    """A browser that completed a full sign-in for the account. It keeps a signed cookie
+    naming this row; failures from other browsers never lock it out (OWASP's device
+    cookie lockout), and its own failures lock only it."""
+
+    COOKIE = "perangkat"
+    DAYS = 365
+    PER_BROWSER = 5  # accounts one shared office browser remembers
+
+    account = ForeignKeyField(Account, backref="devices", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    user_agent = CharField(default="")
+    created_at = DateTimeField(default=now)
+    last_used_at = DateTimeField(default=now)
+
+    @classmethod
+    def issue(cls, account: Account, user_agent: str) -> str:
+        """A new known browser; returns the token its cookie carries."""
+        token = secrets.token_urlsafe(24)
+        cls.create(account=account, token_hash=security.hash_token(token), user_agent=user_agent[:255])
+        return token
+
+    @classmethod
+    def find(cls, account: Account, token: str | None):
+        if not token:
+            return None
+        device = cls.get_or_none((cls.token_hash == security.hash_token(token)) & (cls.account == account.id))
+        if device and device.created_at < now() - timedelta(days=cls.DAYS):
+            return None
+        return device
+
+
+class UnknownNip(Lockable):
+    """Failures against a well-formed NIP that is not in the data, counted exactly as for
+    a real account, so the answers never tell which NIPs exist."""
+
+    nip = CharField(max_length=18, unique=True)
+    created_at = DateTimeField(default=now)
+
+    @classmethod
+    def for_nip(cls, nip: str) -> "UnknownNip":
+        cls.insert(nip=nip).on_conflict_ignore().execute()
+        return cls.get(cls.nip == nip)
+
+
+# --------------------------------------------------------------------------- first sign-in proof
+
+ACTIVATION_LETTER_DAYS = 30
+LETTER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+def normalize_letter_code(typed: str) -> str:
+    return re.sub(r"[\s\-]", "", typed or "").upper()
+
+
+class ActivationLetter(BaseModel):
+    """A printed letter with a single-use activation code that replaces the NIK at the
+    first sign-in (for offices whose data has no e-mail). Only a keyed hash is stored."""
+
+    employee = ForeignKeyField(Employee, backref="activation_letters", on_delete="CASCADE")
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def issue(cls, employee: Employee, secret_key: str) -> str:
+        """A new code for `employee` (earlier unused ones stop working); returns it."""
+        raw = "".join(secrets.choice(LETTER_ALPHABET) for _ in range(12))
+        with db.atomic():
+            cls.update(used_at=now()).where((cls.employee == employee.id) & cls.used_at.is_null()).execute()
+            cls.create(employee=employee, code_hash=security.keyed_hash(raw, secret_key),
+                       expires_at=now() + timedelta(days=ACTIVATION_LETTER_DAYS))
+        return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+    @classmethod
+    def use(cls, employee: Employee, typed: str, secret_key: str) -> bool:
+        code = normalize_letter_code(typed)
+        if len(code) != 12:
+            return False
+        return bool(cls.update(used_at=now()).where(
+            (cls.employee == employee.id) & (cls.code_hash == security.keyed_hash(code, secret_key))
+            & cls.used_at.is_null() & (cls.expires_at > now())).execute())
+
+    @staticmethod
+    def recipients(unit: str = ""):
+        """Active employees who have no password yet, by unit and name; `unit` filters."""
+        query = (Employee.select().join(Account, JOIN.LEFT_OUTER, on=(Account.employee == Employee.id))
+                 .where((Employee.status == "aktif") & Account.password_hash.is_null())
+                 .order_by(Employee.unit_kerja, Employee.nama, Employee.nip))
+        return query.where(Employee.unit_kerja == unit) if unit else query
+
+
+class RegistrationRequest(BaseModel):
+    """A registration for an employee with no e-mail or phone on record: it waits until
+    the helpdesk has checked the person's identity (Verifikasi pendaftaran); only then is
+    the contact stored and the activation link sent."""
+
+    STATUS_LABELS = {"menunggu": "Menunggu verifikasi", "disetujui": "Disetujui", "ditolak": "Ditolak"}
+
+    employee = ForeignKeyField(Employee, backref="registration_requests", on_delete="CASCADE")
+    email = CharField()
+    telepon = CharField(default="")
+    status = CharField(default="menunggu", index=True)
+    created_at = DateTimeField(default=now)
+    decided_at = DateTimeField(null=True)
+    decided_by = CharField(default="")  # the operator's NIP
+    note = CharField(default="")
+
+    @classmethod
+    def waiting(cls):
+        return (cls.select(cls, Employee).join(Employee).where(cls.status == "menunggu")
+                .order_by(cls.created_at, cls.id))
+
+    @classmethod
+    def submit(cls, employee: Employee, email: str, telepon: str) -> "RegistrationRequest":
+        """One waiting request per employee: a new one replaces what was typed before."""
+        with db.atomic():
+            cls.delete().where((cls.employee == employee.id) & (cls.status == "menunggu")).execute()
+            return cls.create(employee=employee, email=email, telepon=telepon)
+
+    def decide(self, status: str, operator_nip: str, note: str) -> bool:
+        """Compare-and-set, so two operators never both decide it."""
+        return bool(RegistrationRequest.update(status=status, decided_at=now(), decided_by=operator_nip,
+                                               note=note[:255]).where(
+            (RegistrationRequest.id == self.id) & (RegistrationRequest.status == "menunggu")).execute())
 
 
 # --------------------------------------------------------------------------- messages
@@ -973,7 +1240,8 @@ class AuditEvent(BaseModel):
 
 
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
-              Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
+              Authenticator, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip, ActivationLetter,
+              RegistrationRequest, Message, AuditEvent]
 
 
 # --------------------------------------------------------------------------- admin console

@@ -152,9 +152,10 @@ def is_common_password(password: str) -> bool:
     return any(len(c) >= 4 and c in words for c in candidates)
 
 
-def password_problems(password, confirm=None, *, nip="", nik="", birth_date=None):
-    """Every unmet rule, in Bahasa Indonesia; an empty list means the password is good."""
-    problems = []
+def password_problems(password, confirm=None, *, nip="", contains_nik=None, birth_date=None):
+    """`contains_nik(text)` tells whether the text holds the employee's NIK (only a keyed
+    hash of it is stored)."""
+    problems = []  # every unmet rule, in Bahasa Indonesia; none means the password is good
     if len(password) < PASSWORD_MIN_LENGTH:
         problems.append(f"Minimal {PASSWORD_MIN_LENGTH} karakter.")
     if not re.search(r"[A-Z]", password):
@@ -170,7 +171,7 @@ def password_problems(password, confirm=None, *, nip="", nik="", birth_date=None
     digits = re.sub(r"\D", "", password)
     if nip and (nip in digits or nip[:8] in digits):
         problems.append("Tidak boleh memuat NIP Anda.")
-    if nik and nik in digits:
+    if contains_nik and contains_nik(digits):
         problems.append("Tidak boleh memuat NIK Anda.")
     if birth_date and any(f in digits for f in _birth_date_forms(birth_date)):
         problems.append("Tidak boleh memuat tanggal lahir Anda.")
@@ -230,6 +231,21 @@ def hash_token(token: str) -> str:
 def keyed_hash(value: str, secret_key: str) -> str:
     """For short secrets (recovery codes): a stolen database alone can't brute-force them."""
     return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_email(address: str) -> str:
+    """b•••@bogorkota.go.id: enough for the owner to recognise, not to learn."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else ""
+
+
+def mask_phone(number: str) -> str:
+    """0812•••••890"""
+    return number[:4] + "•" * max(len(number) - 7, 3) + number[-3:] if len(number) >= 8 else ""
+
+
+def masked_nik(last4: str) -> str:
+    return "•" * 12 + last4 if last4 else "—"
 
 
 def new_link_secret() -> str:

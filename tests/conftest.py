@@ -15,6 +15,7 @@ TEST_CONFIG = {
     "ARGON2_COST": (1, 64),  # argon2id still; cheap so the suite stays fast
     "RATELIMIT_ENABLED": False,
     "FORGOT_MIN_SECONDS": 0,  # test_account checks the delay itself
+    "BASE_URL": "http://localhost",  # the test client's host
 }
 
 

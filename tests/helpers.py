@@ -61,9 +61,36 @@ def enroll(client, device_name="HP pribadi") -> str:
     return secret
 
 
+def last_code(nip=NIP, channel="email") -> str:
+    """The newest 6-digit code the portal sent to `nip`'s contact (the outbox keeps every
+    message when no mail server is configured)."""
+    with models.db.connection_context():
+        message = (models.Message.select().where((models.Message.nip == nip) & (models.Message.channel == channel)
+                                                 & (models.Message.subject.contains("Kode")
+                                                    | models.Message.body.startswith("Kode")))
+                   .order_by(models.Message.id.desc()).first())
+    assert message is not None, f"no {channel} message for {nip}"
+    match = re.search(r"\b(\d{6})\b", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def prove_first_login(client, nip=NIP):
+    """The code step of a first sign-in: the code from the mailbox on record."""
+    return client.post("/login/kode", data={"code": last_code(nip)})
+
+
+def to_password_step(client, nip=NIP, nik=NIK):
+    """NIP + NIK, then the code from the mailbox on record: the response of the code step."""
+    assert login(client, nip, nik).location == "/login/kode"
+    return prove_first_login(client, nip)
+
+
 def first_login(client, nip=NIP, nik=NIK) -> str:
-    """Default password -> new password -> MFA enrollment -> dashboard. Returns the secret."""
-    assert login(client, nip, nik).location == "/password/new"
+    """Default password -> code from the contact on record -> new password -> MFA
+    enrollment -> dashboard. Returns the secret."""
+    assert login(client, nip, nik).location == "/login/kode"
+    assert prove_first_login(client, nip).location == "/password/new"
     assert change_password(client).location == "/mfa/setup"
     return enroll(client)
 

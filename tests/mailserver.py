@@ -28,6 +28,17 @@ class Inbox:
         raise AssertionError(f"no message #{count} to {to} within {timeout}s; got {len(self.messages)}")
 
 
+    def wait_for_subject(self, to: str, words: str, timeout: float = 10.0):
+        """The newest message to `to` whose subject holds `words`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if m["To"] == to and words in m["Subject"]]
+            if found:
+                return found[-1]
+            time.sleep(0.02)
+        raise AssertionError(f"no message to {to} about {words!r} within {timeout}s")
+
+
 def text_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 

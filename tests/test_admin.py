@@ -48,6 +48,10 @@ MINIMUM_ROLE = {
     "admin.document_download": "admin",
     "admin.leave_requests": "admin",
     "admin.leave_decide": "admin",
+    "admin.registrations": "helpdesk",
+    "admin.registration_decide": "helpdesk",
+    "admin.activation_letters": "admin",
+    "admin.activation_letters_post": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -90,6 +94,7 @@ def target(app, clock):
             models.Document.create(employee=employee, jenis=jenis, filename="sk.pdf", size=len(PDF), content=PDF)
         models.LeaveRequest.create(employee=employee, jenis="tahunan", start=date(2026, 12, 7),
                                    end=date(2026, 12, 8), reason="Keluarga")
+        models.RegistrationRequest.submit(employee, "budi.baru@example.go.id", "")
     return employee
 
 
@@ -169,7 +174,8 @@ def test_every_change_is_a_post_with_csrf(app, client, target, clock):
     posts = [(u, e) for m, u, e in console_routes(app) if m == "POST"]
     assert {e for _, e in posts} == {"admin.action_post", "admin.employee_data_post", "admin.role_post",
                                      "admin.upload_post", "admin.history_upload_post", "admin.document_post",
-                                     "admin.document_delete", "admin.leave_decide"}
+                                     "admin.document_delete", "admin.leave_decide", "admin.registration_decide",
+                                     "admin.activation_letters_post"}
     form = {"verifikasi": "ktp", "alasan": "ponsel hilang", "role": "admin", "status": "aktif",
             "email": "x@example.go.id"}
     for url, _ in posts:
@@ -254,17 +260,19 @@ def test_employee_page_shows_master_data_account_state_and_events(client, target
     secret = first_login(client, NIP, NIK)
     client.post("/logout")
     clock.advance(seconds=30)
+    stranger = client.application.test_client()
     for _ in range(5):
-        login(client, NIP, "Salah!123")
+        login(stranger, NIP, "Salah!123")
     sign_in_as(client, "helpdesk")
     page = client.get(f"/admin/pegawai/{NIP}").get_data(as_text=True)
     assert "Budi Santoso" in page and "Diskominfo" in page and "III/a" in page
-    assert "327301••••••0001" in page and NIK not in page  # the NIK may still be a password
+    # Only the last four digits: the other twelve are region and birth date, which the NIP gives away.
+    assert "••••••••••••0001" in page and NIK[:12] not in page and "327301" not in page
     state = page.split('id="account-state"')[1].split("</dl>")[0]
     assert "pertama masuk 23-11-2026 09:00 WIB" in state
     assert "sudah dibuat" in state
     assert "HP pribadi — diaktifkan 23-11-2026 09:00 WIB" in state
-    assert "ya, sampai 23-11-2026 09:15 WIB" in state
+    assert "ya, untuk perangkat yang belum dikenal, sampai 23-11-2026 09:15 WIB" in state
     assert "akun terkunci" in page and "masuk gagal" in page and "MFA diaktifkan" in page
     assert "Buka kunci akun" in page and "Reset MFA" in page
     assert "Ubah kontak dan status" not in page  # helpdesk: no admin forms

@@ -98,7 +98,8 @@ def test_leave_approval_notifies_the_employee(admin, budi):
     assert "Disetujui" in page
     assert '<span class="badge">1</span>' in budi.get("/dashboard").get_data(as_text=True)
     with models.db.connection_context():
-        mail = models.Message.select().where(models.Message.recipient == "budi@example.go.id").get()
+        mail = models.Message.select().where((models.Message.recipient == "budi@example.go.id")
+                                             & models.Message.subject.contains("cuti")).get()
         assert mail.subject == "Pengajuan cuti Anda disetujui" and "07-12-2026" in mail.body
 
 

@@ -4,7 +4,7 @@ import gzip
 import re
 
 import models
-from tests.helpers import NIK, NIP, login
+from tests.helpers import NIK, NIP, login, to_password_step
 
 
 def test_security_headers(client):
@@ -62,8 +62,11 @@ def test_config_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ASN_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
     monkeypatch.setenv("ASN_LOCKOUT_MINUTES", "20")
     monkeypatch.setenv("ASN_SECRET_KEY", "from-env")
+    monkeypatch.setenv("ASN_BASE_URL", "https://asn.example.go.id/")
     app = app_module.create_app({"TESTING": True})
     assert app.config["LOCKOUT_MINUTES"] == 20 and app.config["SECRET_KEY"] == "from-env"
+    assert app.config["BASE_URL"] == "https://asn.example.go.id"
+    assert app.config["TRUSTED_HOSTS"] == ["asn.example.go.id"]
     assert (tmp_path / "env.db").exists()
 
 
@@ -81,7 +84,7 @@ def test_demo_mode_banner_and_accounts(make_app):
 
 def test_demo_employee_can_sign_in_with_nik(make_app):
     client = make_app(DEMO=True).test_client()
-    assert login(client, "199505102023212004", "5171015005950004").location == "/password/new"
+    assert to_password_step(client, "199505102023212004", "5171015005950004").location == "/password/new"
 
 
 def test_cli_import_employees(app, tmp_path):
@@ -101,11 +104,11 @@ def test_cli_seed_and_reset_demo(app):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0 and "199001012020011001" in result.output
     client = app.test_client()
-    login(client, "199001012020011001", "3273010101900001")
+    to_password_step(client, "199001012020011001", "3273010101900001")
     client.post("/password/new", data={"new_password": "Kopi!Pagi2026", "confirm_password": "Kopi!Pagi2026"})
     assert runner.invoke(args=["reset-demo"]).exit_code == 0
     client.post("/logout")
-    assert login(client, "199001012020011001", "3273010101900001").location == "/password/new"
+    assert to_password_step(client, "199001012020011001", "3273010101900001").location == "/password/new"
 
 
 def test_cli_init_db(app):

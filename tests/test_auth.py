@@ -16,6 +16,8 @@ from tests.helpers import (
     first_login,
     login,
     make_employee,
+    prove_first_login,
+    to_password_step,
 )
 
 GENERIC = "NIP atau kata sandi salah"
@@ -37,7 +39,11 @@ def test_login_page(client, employee):
 
 def test_first_login_journey(client, employee, clock):
     response = login(client, "19900101 202001 1 001", NIK)
-    assert response.status_code == 303 and response.location == "/password/new"
+    assert response.status_code == 303 and response.location == "/login/kode"
+    page = client.get("/login/kode").get_data(as_text=True)
+    assert "b•••@example.go.id" in page and "0812" in page and 'name="code"' in page
+    assert client.get("/password/new").location == "/login"  # not before the code
+    assert prove_first_login(client).location == "/password/new"
     assert "kata sandi awal (NIK)" in client.get("/password/new").get_data(as_text=True)
     assert change_password(client).location == "/mfa/setup"
     enroll(client)
@@ -45,11 +51,12 @@ def test_first_login_journey(client, employee, clock):
     assert "Budi Santoso" in page and NIP in page and "Keluar" in page
     assert "6 tahun 10 bulan" in page  # TMT CPNS 2020-01-01, today 2026-11-23
     assert "III/a" in page and "Diskominfo" in page and "Pemerintah Kota Bandung" in page
-    assert audit_events() == ["login.password_ok", "password.changed", "mfa.enrolled", "login.ok"]
+    assert audit_events() == ["login.password_ok", "first_login.verified", "password.changed", "mfa.enrolled",
+                              "login.ok"]
 
 
 def test_no_password_hash_before_first_change(client, employee):
-    login(client)
+    to_password_step(client)
     with models.db.connection_context():
         assert models.Account.get().password_hash is None
     change_password(client)
@@ -103,7 +110,7 @@ def test_htmx_error_returns_only_the_form(client, employee):
 
 def test_htmx_success_redirects_with_header(client, employee):
     response = login(client, NIP, NIK, **{"HX-Request": "true"})
-    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/password/new"
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/login/kode"
 
 
 def test_inactive_employee_refused_only_after_right_password(client, app):
@@ -130,7 +137,7 @@ def test_lockout_after_five_wrong_passwords_and_expiry(client, employee, clock):
     locked = login(client, NIP, NIK)
     assert locked.status_code == 423 and "10 menit" in locked.get_data(as_text=True)
     clock.advance(minutes=10, seconds=1)
-    assert login(client, NIP, NIK).location == "/password/new"
+    assert login(client, NIP, NIK).location == "/login/kode"
     assert "account.locked" in audit_events() and "login.locked" in audit_events()
 
 
@@ -251,7 +258,7 @@ def test_anonymous_redirected_to_login_with_next(client, enrolled):
 
 
 def test_forced_password_change_lists_every_unmet_rule(client, employee):
-    login(client)
+    to_password_step(client)
     response = change_password(client, "abc", "abd")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -264,7 +271,7 @@ def test_forced_password_change_lists_every_unmet_rule(client, employee):
     ("Password1!", "terlalu umum"), (f"Aa!{NIP}", "NIP"), (f"Aa!{NIK}", "NIK"),
     ("Aa!01011990", "tanggal lahir")])
 def test_forced_password_change_personal_and_common(client, employee, password, rule):
-    login(client)
+    to_password_step(client)
     assert rule in change_password(client, password).get_data(as_text=True)
 
 
@@ -306,7 +313,7 @@ def test_csrf_required(make_app, employee):
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"nip": NIP, "password": NIK, "csrf_token": token})
-    assert response.location == "/password/new"
+    assert response.location == "/login/kode"
 
 
 def test_rate_limit_per_ip(make_app, employee):
@@ -321,15 +328,16 @@ def test_default_rate_limit_allows_an_office_behind_one_address(app):
     assert int(limit.split("/")[0]) >= 30 and limit.endswith("minute")
 
 
-def test_otp_rate_limited_per_nip_across_addresses(make_app, clock):
-    app = make_app(RATELIMIT_ENABLED=True, CODE_NIP_RATE_LIMIT="2/hour", MAX_FAILED_LOGINS=50)
+def test_otp_rate_limited_per_sign_in_and_address(make_app, clock):
+    app = make_app(RATELIMIT_ENABLED=True, CODE_RATE_LIMIT="2/hour", MAX_FAILED_LOGINS=50)
     with models.db.connection_context():
         make_employee()
     first_login(app.test_client())
-    statuses = []
-    for i in range(3):  # three browsers on three addresses, one NIP
-        browser = app.test_client()
-        browser.environ_base["REMOTE_ADDR"] = f"10.0.0.{i}"
-        login(browser, NIP, PASSWORD)
-        statuses.append(browser.post("/login/otp", data={"otp": "000000"}).status_code)
-    assert statuses == [422, 422, 429]
+    browser = app.test_client()
+    login(browser, NIP, PASSWORD)
+    assert [browser.post("/login/otp", data={"otp": "000000"}).status_code for _ in range(3)] == [422, 422, 429]
+    # Another browser on another address signing in to the same account has tries of its own.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    login(other, NIP, PASSWORD)
+    assert other.post("/login/otp", data={"otp": "000000"}).status_code == 422

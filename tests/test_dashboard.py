@@ -346,29 +346,50 @@ def test_last_twenty_sign_in_events(client, signed_in):
 # --------------------------------------------------------------------------- contact details
 
 
-def test_change_email_verified_and_old_address_told(client, signed_in):
-    requested = client.post("/dashboard/kontak", data={"field": "email", "value": "Budi.Baru@example.go.id"})
-    assert requested.status_code == 303
+def newest_code(recipient: str) -> str:
     with models.db.connection_context():
-        message = models.Message.select().where(models.Message.recipient == "budi.baru@example.go.id").get()
+        message = (models.Message.select().where(models.Message.recipient == recipient)
+                   .order_by(models.Message.id.desc()).get())
+    return re.search(r"^(\d{6})\b", message.body, re.M).group(1)
+
+
+def test_change_email_verified_on_new_and_old_address(client, signed_in):
+    requested = client.post("/dashboard/kontak", data={"field": "email", "value": "Budi.Baru@example.go.id",
+                                                       "password": PASSWORD})
+    assert requested.status_code == 303
+    new, old = newest_code("budi.baru@example.go.id"), newest_code("budi@example.go.id")
+    with models.db.connection_context():
         assert models.Employee.by_nip(NIP).email == "budi@example.go.id"  # not yet
-    verification = re.search(r"^(\d{6})$", message.body, re.M).group(1)
-    wrong = client.post("/dashboard/kontak/verifikasi", data={"code": "000000" if verification != "000000" else "1"})
+    # The new address alone is not enough: the contact on record must confirm too.
+    wrong = client.post("/dashboard/kontak/verifikasi", data={"code": new, "old_code": "000000" if old != "000000"
+                                                              else "111111"})
     assert wrong.status_code == 422
-    assert client.post("/dashboard/kontak/verifikasi", data={"code": verification}).location == "/dashboard/kontak"
+    with models.db.connection_context():
+        assert models.Employee.by_nip(NIP).email == "budi@example.go.id"
+    assert client.post("/dashboard/kontak/verifikasi", data={"code": new, "old_code": old}).location == \
+        "/dashboard/kontak"
     with models.db.connection_context():
         assert models.Employee.by_nip(NIP).email == "budi.baru@example.go.id"
         notice = models.Message.select().where(models.Message.recipient == "budi@example.go.id").order_by(
             models.Message.id.desc()).get()
-    assert "telah diganti" in notice.body
+    assert "telah diganti" in notice.body and NIP in notice.body
+
+
+def test_contact_change_needs_the_password(client, signed_in):
+    response = client.post("/dashboard/kontak", data={"field": "email", "value": "pencuri@example.com",
+                                                      "password": "Salah!123"})
+    assert response.status_code == 422 and "Kata sandi sekarang salah" in response.get_data(as_text=True)
+    with models.db.connection_context():
+        assert not models.Message.select().where(models.Message.recipient == "pencuri@example.com").exists()
 
 
 def test_change_phone_by_sms(client, signed_in):
-    client.post("/dashboard/kontak", data={"field": "telepon", "value": "0813-1111-2222"})
+    client.post("/dashboard/kontak", data={"field": "telepon", "value": "0813-1111-2222", "password": PASSWORD})
     with models.db.connection_context():
         sms = models.Message.get((models.Message.channel == "sms") & (models.Message.recipient == "081311112222"))
     verification = re.search(r"(\d{6})", sms.body).group(1)
-    client.post("/dashboard/kontak/verifikasi", data={"code": verification})
+    old = newest_code("budi@example.go.id")
+    client.post("/dashboard/kontak/verifikasi", data={"code": verification, "old_code": old})
     with models.db.connection_context():
         assert models.Employee.by_nip(NIP).telepon == "081311112222"
 

@@ -211,6 +211,7 @@ def back_to_first_login(nip=NIP):
     with models.db.connection_context():
         employee = models.Employee.by_nip(nip)
         models.Account.delete().where(models.Account.employee == employee).execute()
+        models.Token.delete().where(models.Token.employee == employee).execute()
 
 
 def clear_failures(nip=NIP):
@@ -223,7 +224,7 @@ def clear_failures(nip=NIP):
 def at_password_stage(app):
     back_to_first_login()
     client = app.test_client()
-    assert helpers.login(client).location == "/password/new"
+    assert helpers.to_password_step(client).location == "/password/new"
     return client
 
 
@@ -277,7 +278,7 @@ def test_login_form_rejects_junk_in_indonesian(app, employee, clock, attempts):
         locked = is_locked()
         response = send(client, "/login", fields, encoding, htmx)
         if right and not locked:
-            assert_redirected(response, "/password/new")
+            assert_redirected(response, "/login/kode")  # the NIK is public: a code must follow
         elif right:
             assert "terkunci" in assert_rejected(response, 423)
         else:

@@ -9,7 +9,7 @@ import pyotp
 import pytest
 
 import models
-from tests.helpers import NIP, PASSWORD, change_password, code, first_login, login, secret_from
+from tests.helpers import NIP, PASSWORD, change_password, code, first_login, login, secret_from, to_password_step
 from views.help import TOPICS
 
 EIGHT_PROBLEMS = ["qr-tidak-muncul", "kode-otp-tidak-valid", "salah-memasukkan-otp",
@@ -84,7 +84,9 @@ def test_topics_cover_the_source_material(client, slug, phrases):
 
 def test_official_address_comes_from_the_configuration(make_app):
     client = make_app(BASE_URL="https://asn.bandung.go.id").test_client()
-    assert "<strong>https://asn.bandung.go.id</strong>" in text(client.get("/bantuan/phishing"))
+    page = client.get("/bantuan/phishing", base_url="https://asn.bandung.go.id")
+    assert "<strong>https://asn.bandung.go.id</strong>" in text(page)
+    assert client.get("/bantuan/phishing").status_code == 400  # any other Host is refused
 
 
 def test_faq_has_the_five_questions_of_the_source(client):
@@ -182,7 +184,7 @@ def test_otp_page_names_the_registered_device(client, enrolled):
 
 
 def test_enrollment_errors_link_to_help(client, employee):
-    login(client)
+    to_password_step(client)
     change_password(client)
     page = text(client.get("/mfa/setup"))
     assert 'href="/bantuan/qr-tidak-muncul"' in page and 'href="/bantuan/otp-tidak-muncul"' in page
@@ -194,7 +196,7 @@ def test_enrollment_errors_link_to_help(client, employee):
 
 
 def test_password_rules_link_to_safety_tips(client, employee):
-    login(client)
+    to_password_step(client)
     assert help_slugs(text(change_password(client, "abc"))) == ["tips-keamanan"]
 
 
@@ -235,8 +237,8 @@ def test_otp_from_a_skewed_phone_is_diagnosed_and_still_refused(client, enrolled
     assert response.status_code == 422
     assert words in page and "waktu otomatis" in page and help_slugs(page) == ["kode-otp-tidak-valid"]
     assert client.get("/dashboard").status_code == 302  # not signed in
-    with models.db.connection_context():
-        assert models.Account.get().failed_count == 1  # still a failure
+    with models.db.connection_context():  # still a failure, on this known browser's counter
+        assert models.TrustedDevice.get().failed_count == 1
     assert audit_details("otp.failed") == [detail]
     assert enrolled not in "".join(audit_details("otp.failed"))
 
@@ -258,7 +260,7 @@ def test_skew_diagnosed_codes_are_never_accepted_and_lock_the_account(client, en
 
 
 def test_enrollment_with_a_skewed_phone_is_diagnosed_and_not_confirmed(client, employee, clock):
-    login(client)
+    to_password_step(client)
     change_password(client)
     secret = secret_from(text(client.get("/mfa/setup")))
     response = client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret, -300)})
@@ -273,7 +275,7 @@ def test_enrollment_with_a_skewed_phone_is_diagnosed_and_not_confirmed(client, e
 
 
 def test_enrollment_page_shows_the_server_time(client, employee, clock):
-    login(client)
+    to_password_step(client)
     change_password(client)
     page = text(client.get("/mfa/setup"))  # 02:00:00 UTC is 09.00.00 WIB
     assert '<time id="server-time" datetime="2026-11-23T09:00:00+07:00">09.00.00</time> WIB' in page
@@ -287,7 +289,7 @@ DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 
 
 def test_on_a_phone_the_link_and_key_come_before_the_qr_code(client, employee):
-    login(client)
+    to_password_step(client)
     change_password(client)
     page = text(client.get("/mfa/setup", headers={"User-Agent": IPHONE}))
     assert page.index('id="open-in-app"') < page.index('id="manual-key"') < page.index('id="qr-code"')
@@ -296,7 +298,7 @@ def test_on_a_phone_the_link_and_key_come_before_the_qr_code(client, employee):
 
 
 def test_on_a_computer_the_qr_code_comes_first(client, employee):
-    login(client)
+    to_password_step(client)
     change_password(client)
     page = text(client.get("/mfa/setup", headers={"User-Agent": DESKTOP}))
     assert page.index('id="qr-code"') < page.index('id="open-in-app"')

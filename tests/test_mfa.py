@@ -7,11 +7,11 @@ from html import unescape
 import pyotp
 
 import models
-from tests.helpers import NIK, NIP, PASSWORD, change_password, code, login, otpauth_uri, secret_from
+from tests.helpers import NIP, PASSWORD, change_password, code, login, otpauth_uri, secret_from, to_password_step
 
 
 def start_enrollment(client):
-    login(client, NIP, NIK)
+    to_password_step(client)
     change_password(client)
     return client.get("/mfa/setup")
 

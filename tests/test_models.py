@@ -82,10 +82,17 @@ def test_masa_kerja_without_or_future_tmt():
     assert models.Employee(tmt_cpns=date(2027, 1, 1)).masa_kerja(date(2026, 1, 1)) is None
 
 
+def fail(counter, max_failures=5, minutes=15) -> bool:
+    """One wrong password: the check is taken, then failed. True when it locked."""
+    assert counter.take_attempt(max_failures)
+    return counter.fail_attempt(max_failures, minutes)
+
+
 def test_lockout_after_five_failures_and_expiry(db, clock):
     account = models.Account.for_employee(make_employee())
-    assert [account.register_failure(5, 15) for _ in range(5)] == [False] * 4 + [True]
+    assert [fail(account) for _ in range(5)] == [False] * 4 + [True]
     assert account.lock_minutes_left() == 15
+    assert not account.take_attempt(5)  # nothing is checked while locked
     clock.advance(minutes=14, seconds=1)
     assert account.lock_minutes_left() == 1
     clock.advance(minutes=1)
@@ -94,12 +101,36 @@ def test_lockout_after_five_failures_and_expiry(db, clock):
     assert models.Account.get_by_id(account.id).failed_count == 0
 
 
+def test_each_lock_lasts_twice_as_long_up_to_a_day(db, clock):
+    account = models.Account.for_employee(make_employee())
+    periods = []
+    for _ in range(9):
+        while not fail(account):
+            pass
+        periods.append(account.lock_minutes_left())
+        clock.advance(minutes=periods[-1])
+    assert periods == [15, 30, 60, 120, 240, 480, 960, 1440, 1440]
+    account.register_success()  # a completed sign-in starts again from 15 minutes
+    while not fail(account):
+        pass
+    assert account.lock_minutes_left() == 15
+
+
+def test_passed_check_is_no_failure_and_clears_nothing(db):
+    account = models.Account.for_employee(make_employee())
+    for _ in range(3):
+        fail(account)
+    assert account.take_attempt(5)
+    account.give_back_attempt()
+    assert models.Account.get_by_id(account.id).failed_count == 3
+
+
 def test_success_resets_counter(db):
     account = models.Account.for_employee(make_employee())
     for _ in range(4):
-        account.register_failure(5, 15)
+        fail(account)
     account.register_success()
-    assert not account.register_failure(5, 15)
+    assert not fail(account)
     assert models.Account.get_by_id(account.id).failed_count == 1
 
 

@@ -10,7 +10,7 @@ import pytest
 import demo
 import models
 import security
-from tests.helpers import change_password, first_login, make_employee
+from tests.helpers import change_password, first_login, make_employee, prove_first_login
 
 BUDI, BUDI_NIK = "199001012020011001", "3273010101900001"
 SITI = "198507152010012002"
@@ -52,6 +52,12 @@ def apply(trainer, slug, nip=BUDI):
 
 def sign_in(learner, password=demo.PASSWORD, nip=BUDI):
     return learner.post("/login", data={"nip": nip, "password": password})
+
+
+def first_sign_in(learner, nik=BUDI_NIK, nip=BUDI):
+    """NIK, then the code the demo mailbox received: the response of the code step."""
+    assert sign_in(learner, nik, nip).location == "/login/kode"
+    return prove_first_login(learner, nip)
 
 
 def otp(learner, code):
@@ -168,7 +174,7 @@ def test_no_demo_banner_or_credentials_anywhere_without_demo_mode(make_app, cloc
 
 def test_demo_banner_on_every_page_including_errors(demo_app, trainer, learner):
     pages = sweep(learner, page_urls(demo_app))
-    sign_in(learner, BUDI_NIK)
+    first_sign_in(learner)
     change_password(learner)
     learner.get("/mfa/setup")
     assert enroll_with_phone(learner, trainer).status_code == 303
@@ -202,7 +208,7 @@ def test_console_lists_demo_accounts_with_their_state(trainer, learner, clock):
     assert status_of(trainer) == "login pertama (kata sandi = NIK)"
     assert "status pensiun: tidak bisa masuk" in status_of(trainer, HARTONO)
     assert f'action="/pelatih/akun/{HARTONO}/skenario"' not in page  # no scenario for the retired
-    sign_in(learner, BUDI_NIK)
+    first_sign_in(learner)
     change_password(learner)
     assert status_of(trainer) == "kata sandi sudah diganti, MFA belum aktif"
     learner.get("/mfa/setup")
@@ -220,7 +226,7 @@ def test_reset_one_account_to_first_login(trainer, learner):
     assert response.location == "/pelatih/"
     assert status_of(trainer) == "login pertama (kata sandi = NIK)"
     assert phone_codes(trainer) == {}
-    assert sign_in(learner, BUDI_NIK).location == "/password/new"
+    assert first_sign_in(learner).location == "/password/new"
 
 
 def test_reset_all_demo_data(trainer, learner):
@@ -271,7 +277,7 @@ def test_trainer_forms_carry_csrf_tokens_and_need_them(make_app, clock):
 
 def test_phone_shows_each_enrolled_account_like_an_authenticator_app(trainer, learner, clock):
     assert "Belum ada akun demo yang terhubung" in text(trainer.get("/pelatih/ponsel"))
-    sign_in(learner, BUDI_NIK)
+    first_sign_in(learner)
     change_password(learner)
     learner.get("/mfa/setup")
     assert "menunggu aktivasi di portal" in phone_section(trainer)  # as if the QR was scanned
@@ -305,7 +311,9 @@ def test_phone_shows_demo_sms(trainer, learner):
     learner.post("/daftar", data={"nip": SITI, "nik": "3578015507850002",
                                   "email": "siti@contoh.go.id", "telepon": "081298765432"})
     page = text(trainer.get("/pelatih/ponsel"))
-    assert "ke 081298765432" in page and re.search(r"Kode verifikasi Portal ASN Digital: \d{6}", page)
+    # The code goes to the phone on record, never to the number typed in the form.
+    assert "ke 081234560002" in page and "081298765432" not in page
+    assert re.search(r"Kode verifikasi Portal ASN Digital: \d{6}", page)
 
 
 def test_mailbox_shows_outbox_mail_with_clickable_links(trainer, learner):

@@ -4,31 +4,35 @@ audit records with the client's address."""
 
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import after_this_request, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import login_user
+from flask_login import current_user, login_user
 from htmx_flask import make_response
+from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2_fragments.flask import render_block
 
+import mail
 import models
 import security
-from security import normalize_nip, now
+from security import now
 
 limiter = Limiter(key_func=get_remote_address)
 
 
-def nip_key():
-    """Rate-limit key for per-NIP limits: the NIP typed in the form, else the one this
-    browser is registering or signing in with."""
-    nip = normalize_nip(request.form.get("nip", ""))[:18]
-    if not nip:
-        nip = (session.get("registration") or {}).get("nip") or (session.get("pending") or {}).get("nip")
-    return "nip:" + (nip or get_remote_address())
+def step_key():
+    """Rate-limit key for the steps after the password and for registration codes: the
+    sign-in or registration this browser holds (server-side state, signed) with its
+    address. Never a form field: a stranger posting someone's NIP must not use up that
+    person's tries, nor make the portal send them messages."""
+    pending = session.get("pending") or {}
+    registration = session.get("registration") or {}
+    who = pending.get("account") or registration.get("nip") or "-"
+    return f"langkah:{who}:{get_remote_address()}"
 
 
-def per_nip_code_limit():
-    return current_app.config["CODE_NIP_RATE_LIMIT"]
+def code_limit():
+    return current_app.config["CODE_RATE_LIMIT"]
 
 
 def register_blueprints(app):
@@ -74,7 +78,8 @@ def new_password_problems(employee, account=None):
     given the account, it must also differ from the current password."""
     new = request.form.get("new_password", "")[:256]
     problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
-                                          nip=employee.nip, nik=employee.nik, birth_date=employee.birth_date)
+                                          nip=employee.nip, contains_nik=employee.contains_nik,
+                                          birth_date=employee.birth_date)
     if not problems and account is not None and account.check_password(new, current_app.config["ARGON2_COST"]):
         problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
     return new, problems
@@ -92,9 +97,122 @@ def audit(event: str, *, account=None, nip="", detail="", actor=None):
                              actor_nip=actor.employee.nip if actor else None, **client())
 
 
+# --------------------------------------------------------------------------- lockout and known browsers
+
+
+def _device_cookie():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="perangkat")
+
+
+def _device_tokens() -> dict:
+    """{account id: token} of the accounts this browser completed a sign-in for."""
+    raw = request.cookies.get(models.TrustedDevice.COOKIE)
+    if not raw:
+        return {}
+    try:
+        tokens = _device_cookie().loads(raw)
+    except BadSignature:
+        return {}
+    return tokens if isinstance(tokens, dict) else {}
+
+
+def known_device(account):
+    """This browser's TrustedDevice for `account`, or None."""
+    return models.TrustedDevice.find(account, _device_tokens().get(str(account.id)))
+
+
+def failure_counter(account):
+    """What a failure of this browser counts against: its own counter when it is known to
+    the account, else the account's counter for unknown browsers. So a stranger's guesses
+    can lock out strangers, never the owner's own phone."""
+    return known_device(account) or account
+
+
+def _remember_device(account) -> None:
+    token = models.TrustedDevice.issue(account, request.user_agent.string or "")
+    tokens = {k: v for k, v in _device_tokens().items() if k != str(account.id)}
+    tokens[str(account.id)] = token
+    tokens = dict(list(tokens.items())[-models.TrustedDevice.PER_BROWSER:])
+    value = _device_cookie().dumps(tokens)
+
+    @after_this_request
+    def set_cookie(response):
+        response.set_cookie(models.TrustedDevice.COOKIE, value, max_age=models.TrustedDevice.DAYS * 86400,
+                            httponly=True, samesite="Lax",
+                            secure=bool(current_app.config["SESSION_COOKIE_SECURE"] or request.is_secure))
+        return response
+
+
+def take_attempt(counter) -> bool:
+    """Reserve one password, OTP or code check against `counter`; False: locked."""
+    return counter.take_attempt(current_app.config["MAX_FAILED_LOGINS"])
+
+
+def settle_attempt(counter, passed: bool, *, account=None, nip="") -> bool:
+    """Close a reserved check. A failure that uses up the tries locks, is audited and
+    is told to the owner; returns True then."""
+    if passed:
+        counter.give_back_attempt()
+        return False
+    cfg = current_app.config
+    if not counter.fail_attempt(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
+        return False
+    minutes = counter.lock_minutes_left()
+    audit("account.locked", account=account, nip=nip,
+          detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal; terkunci {minutes} menit"
+                 + ("" if isinstance(counter, models.Account | models.UnknownNip) else " (perangkat ini saja)"))
+    if account is not None:
+        mail.notify_owner(account.employee, "Akun Portal ASN Digital Anda terkunci sementara",
+                          f"Akun Anda terkunci sementara selama {minutes} menit karena "
+                          f"{cfg['MAX_FAILED_LOGINS']} kali percobaan masuk yang gagal berturut-turut.")
+    return True
+
+
+# --------------------------------------------------------------------------- re-authentication
+
+REAUTH_MINUTES = 10
+
+
+def needs_otp() -> bool:
+    """Sensitive changes ask for an OTP too when the last check is over 10 minutes old."""
+    return now() - current_user.current_session.verified_at > timedelta(minutes=REAUTH_MINUTES)
+
+
+def reauthenticate() -> dict:
+    """Check the password typed again (and an OTP when `needs_otp`) before a sensitive
+    change. Returns errors by field; tries count against the same counter, and respect
+    the same lock, as a sign-in from this browser."""
+    cfg = current_app.config
+    account = current_user._get_current_object()
+    counter = failure_counter(account)
+    if not take_attempt(counter):
+        audit("reauth.locked", account=account)
+        return {"password": locked_message(counter.lock_minutes_left())}
+    errors = {}
+    if not account.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
+        errors["password"] = "Kata sandi sekarang salah."
+    elif needs_otp():
+        code = security.normalize_otp(request.form.get("otp", ""))[:32]
+        if account.use_otp(code, cfg["SECRET_KEY"]) != "ok":
+            errors["otp"] = "Kode OTP salah atau sudah dipakai. Masukkan kode yang sedang tampil di aplikasi."
+    if errors:
+        audit("reauth.failed", account=account, detail=", ".join(errors))
+    if settle_attempt(counter, not errors, account=account):
+        return {"password": locked_message(counter.lock_minutes_left())}
+    if not errors:
+        account.current_session.mark_verified()
+    return errors
+
+
+def locked_message(minutes: int) -> str:
+    return (f"Akun Anda terkunci sementara karena terlalu banyak percobaan gagal. "
+            f"Coba lagi dalam {max(minutes, 1)} menit, atau gunakan Lupa kata sandi.")
+
+
 # --------------------------------------------------------------------------- pending login
 
-STAGE_ENDPOINTS = {"password": "auth.password_new", "mfa_setup": "mfa.setup", "otp": "auth.otp"}
+STAGE_ENDPOINTS = {"proof": "auth.first_login_code", "password": "auth.password_new", "mfa_setup": "mfa.setup",
+                   "otp": "auth.otp"}
 
 
 def next_stage(account) -> str:
@@ -145,7 +263,10 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     """The second factor is done: a fresh session, a server-side record, logged in.
     `then` is where to go next (else the page asked for before login, else the dashboard);
     `carry` are session values to keep across the reset."""
-    account.register_success()
+    is_new_browser = known_device(account) is None
+    is_first_sign_in = not models.AuditEvent.select().where((models.AuditEvent.account == account.id)
+                                                            & (models.AuditEvent.event == "login.ok")).exists()
+    failure_counter(account).clear_failures()  # the counter this browser's tries went against
     next_url = session.get("pending", {}).get("next")
     fresh_session()
     session.update(carry or {})
@@ -153,6 +274,12 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     account.current_session = record
     login_user(account)
     audit("login.ok", account=account, detail=method)
+    if is_new_browser:
+        _remember_device(account)
+        if not is_first_sign_in:
+            mail.notify_owner(account.employee, "Masuk dari perangkat baru ke Portal ASN Digital",
+                              f"Akun Anda baru saja dipakai masuk dari perangkat yang belum pernah dipakai "
+                              f"sebelumnya: {record.device}, alamat IP {record.ip}.")
     if then:
         return go(then)
     if next_url:

@@ -11,12 +11,13 @@ import mail
 import models
 import security
 from security import now
-from views import audit, go, limiter, new_password_problems, nip_key, per_nip_code_limit, respond
+from views import audit, code_limit, go, limiter, new_password_problems, respond, step_key
 
 bp = Blueprint("account", __name__)
 
 CODE_MINUTES = 10
 CODE_TRIES = 5
+CODES_PER_HOUR = 5  # codes sent to one employee, whoever asks
 ACTIVATION_MINUTES = 24 * 60
 
 
@@ -25,6 +26,10 @@ def _per_ip():
 
 
 # --------------------------------------------------------------------------- registration
+# NIP and NIK are public, so they only say whom the registration is for. What proves it
+# is the contact on record: the code goes to the e-mail and phone the instansi imported,
+# never to what was typed. With no contact on record, the request waits for the
+# helpdesk's identity check (admin.registrations) before anything is stored or sent.
 
 
 def _register_page(status=200, errors=None, message=None, form=None, already_registered=False):
@@ -57,7 +62,6 @@ def _check_registration_form(form):
 
 @bp.post("/daftar")
 @limiter.limit(_per_ip)
-@limiter.limit(lambda: current_app.config["REGISTER_NIP_RATE_LIMIT"], key_func=nip_key)
 def register_post():
     form = {k: request.form.get(k, "")[:100] for k in ("nip", "nik", "email", "telepon")}
     errors = _check_registration_form(form)
@@ -70,7 +74,7 @@ def register_post():
         return _register_page(422, message=(
             "NIP tidak ditemukan dalam data kepegawaian. Periksa kembali NIP Anda; jika sudah "
             f"benar, hubungi {contact} dengan membawa SK pengangkatan."), form=form)
-    if not security.constant_time_equals(form["nik"], employee.nik):
+    if not employee.nik_matches(form["nik"]):
         audit("registration.failed", nip=employee.nip, detail="NIK tidak cocok")
         return _register_page(422, message=(
             "NIP dan NIK tidak cocok dengan data kepegawaian. Periksa NIK di KTP Anda; jika "
@@ -84,20 +88,38 @@ def register_post():
     if account and account.is_registered:
         return _register_page(409, form=form, already_registered=True)
 
-    code = security.verification_code()
-    models.Token.issue(employee, "register", code, CODE_MINUTES,
-                       data={"email": form["email"], "telepon": form["telepon"]})
-    _send_code(employee, form["email"], form["telepon"], code)
-    audit("registration.started", nip=employee.nip)
+    if not employee.has_contact:
+        models.RegistrationRequest.submit(employee, form["email"], form["telepon"])
+        audit("registration.queued", nip=employee.nip, detail="tidak ada kontak tercatat")
+        session["registration_queued"] = True
+        return go("account.register_queued")
+    # The same answer whatever e-mail was typed: the code goes to the contact on record.
+    matches = security.constant_time_equals(form["email"], employee.email)
     session["registration"] = {"nip": employee.nip, "verified": False}
+    if _send_code(employee):
+        audit("registration.started", nip=employee.nip,
+              detail="email yang diketik " + ("sama dengan" if matches else "berbeda dari") + " data")
     return go("account.register_verify")
 
 
-def _send_code(employee, email, telepon, code):
-    mail.send_email(email, "Kode verifikasi pendaftaran Portal ASN Digital", "register_code",
+def _send_code(employee) -> bool:
+    """A new code to the contact on record; False when the hourly cap is reached."""
+    if models.Token.sent_since(employee, "register", now() - timedelta(hours=1)) >= CODES_PER_HOUR:
+        return False
+    code = security.verification_code()
+    models.Token.issue(employee, "register", code, CODE_MINUTES)
+    mail.send_email(employee.email, "Kode verifikasi pendaftaran Portal ASN Digital", "register_code",
                     nip=employee.nip, nama=employee.nama, code=code, minutes=CODE_MINUTES)
-    mail.send_sms(telepon, f"Kode verifikasi Portal ASN Digital: {code}. Berlaku {CODE_MINUTES} "
+    mail.send_sms(employee.telepon, f"Kode verifikasi Portal ASN Digital: {code}. Berlaku {CODE_MINUTES} "
                   "menit. Jangan berikan kode ini kepada siapa pun.", nip=employee.nip)
+    return True
+
+
+@bp.get("/daftar/menunggu")
+def register_queued():
+    if not session.get("registration_queued"):
+        return go("account.register")
+    return respond("account/register_queued.html", "content", helpdesk=current_app.config["HELPDESK_CONTACT"])
 
 
 def _registration_token():
@@ -106,17 +128,13 @@ def _registration_token():
     employee = pending and models.Employee.by_nip(pending["nip"])
     if not employee:
         return None, None
-    token = (models.Token.select().where((models.Token.employee == employee)
-                                         & (models.Token.purpose == "register"))
-             .order_by(models.Token.id.desc()).first())
-    return employee, token
+    return employee, models.Token.newest(employee, "register")
 
 
 def _verify_page(status=200, error=None, info=None):
-    employee, token = _registration_token()
-    payload = token.payload if token else {}
+    employee, _ = _registration_token()
     return respond("account/register_verify.html", "verify_form", status, error=error, info=info,
-                   email=payload.get("email", ""), telepon=payload.get("telepon", ""))
+                   email=security.mask_email(employee.email), telepon=security.mask_phone(employee.telepon))
 
 
 def _registration_gone():
@@ -126,37 +144,35 @@ def _registration_gone():
 
 @bp.get("/daftar/verifikasi")
 def register_verify():
-    employee, token = _registration_token()
-    if token is None:
+    employee, _ = _registration_token()
+    if employee is None:
         return _registration_gone()
     return _verify_page()
 
 
+CODE_ERRORS = {
+    "malformed": "Kode verifikasi terdiri dari 6 digit angka.",
+    "expired": f"Kode sudah kedaluwarsa (berlaku {CODE_MINUTES} menit). Tekan Kirim ulang kode untuk kode baru.",
+    "used": "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.",
+    "exhausted": "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.",
+}
+
+
 @bp.post("/daftar/verifikasi")
 @limiter.limit(_per_ip)
-@limiter.limit(per_nip_code_limit, key_func=nip_key)
+@limiter.limit(code_limit, key_func=step_key)
 def register_verify_post():
     employee, token = _registration_token()
-    if token is None:
+    if employee is None:
         return _registration_gone()
-    code = re.sub(r"\s", "", request.form.get("code", ""))[:32]
-    if token.used_at is not None and not session["registration"]["verified"]:
-        return _verify_page(422, "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.")
-    if token.expires_at <= now():
-        return _verify_page(422, f"Kode sudah kedaluwarsa (berlaku {CODE_MINUTES} menit). "
-                                 "Tekan Kirim ulang kode untuk kode baru.")
-    if token.attempts >= CODE_TRIES:
-        return _verify_page(422, "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.")
-    if not (len(code) == 6 and code.isdigit()):
-        return _verify_page(422, "Kode verifikasi terdiri dari 6 digit angka.")
-    if not security.constant_time_equals(security.hash_token(code), token.secret_hash):
-        models.Token.update(attempts=models.Token.attempts + 1).where(models.Token.id == token.id).execute()
-        left = CODE_TRIES - token.attempts - 1
-        audit("registration.code_failed", nip=employee.nip)
-        if left <= 0:
-            return _verify_page(422, "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.")
-        return _verify_page(422, f"Kode salah. Sisa percobaan: {left}.")
-    token.consume()
+    result = token.check_code(request.form.get("code", "")[:32], CODE_TRIES) if token else "used"
+    if result != "ok":
+        if result == "wrong":
+            audit("registration.code_failed", nip=employee.nip)
+        left = CODE_TRIES - token.attempts if token else 0
+        error = CODE_ERRORS["exhausted"] if result == "wrong" and left <= 0 else (
+            CODE_ERRORS.get(result) or f"Kode salah. Sisa percobaan: {left}.")
+        return _verify_page(422, error)
     session["registration"] = {"nip": employee.nip, "verified": True, "token": token.id}
     audit("registration.verified", nip=employee.nip)
     return go("account.register_password")
@@ -168,15 +184,14 @@ def _resend_limit():
 
 @bp.post("/daftar/kirim-ulang")
 @limiter.limit(_per_ip)
-@limiter.limit(_resend_limit, key_func=nip_key)
+@limiter.limit(_resend_limit, key_func=step_key)
 def register_resend():
-    employee, token = _registration_token()
-    if token is None or session["registration"].get("verified"):
+    employee, _ = _registration_token()
+    if employee is None or session["registration"].get("verified"):
         return _registration_gone()
-    code = security.verification_code()
-    payload = token.payload
-    models.Token.issue(employee, "register", code, CODE_MINUTES, data=payload)
-    _send_code(employee, payload["email"], payload["telepon"], code)
+    if not _send_code(employee):
+        return _verify_page(429, f"Sudah {CODES_PER_HOUR} kode dikirim dalam satu jam terakhir. Pakai kode "
+                                 "terakhir, atau coba lagi nanti.")
     audit("registration.code_resent", nip=employee.nip)
     return _verify_page(info="Kode baru telah dikirim. Kode sebelumnya tidak berlaku lagi.")
 
@@ -207,20 +222,17 @@ def register_password_post():
     new, problems = new_password_problems(employee)
     if problems:
         return respond("account/register_password.html", "password_form", 422, problems=problems)
-    payload = token.payload
     with models.db.atomic():
-        employee.email, employee.telepon = payload["email"], payload["telepon"]
-        employee.save()
         account = models.Account.for_employee(employee)
-        account.must_activate = True
+        account.must_activate = bool(employee.email)  # phone only: the SMS code proved it already
         account.set_password(new, current_app.config["ARGON2_COST"])
-    secret = security.new_link_secret()
-    models.Token.issue(employee, "activate", secret, ACTIVATION_MINUTES)
-    mail.send_email(employee.email, "Aktivasi akun Portal ASN Digital", "activation", nip=employee.nip,
-                    nama=employee.nama, link=mail.link(f"/aktivasi/{secret}"))
     audit("registration.password_set", account=account)
+    mail.notify_owner(employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
+                      "Kata sandi pertama akun Portal ASN Digital Anda dibuat lewat pendaftaran.")
     session.pop("registration", None)
-    session["registered_email"] = employee.email
+    if account.must_activate:
+        mail.send_activation_link(employee, ACTIVATION_MINUTES)
+    session["registered_email"] = security.mask_email(employee.email) or "-"
     return go("account.register_done")
 
 
@@ -229,15 +241,44 @@ def register_done():
     email = session.get("registered_email")
     if not email:
         return go("account.register")
-    return respond("account/register_done.html", "content", email=email)
+    return respond("account/register_done.html", "content", email=email if email != "-" else "")
+
+
+def _activation_page(token, secret, status=200, problems=()):
+    account = models.Account.get_or_none(models.Account.employee == token.employee_id)
+    return respond("account/activate.html", "activate_form", status, secret=secret, problems=list(problems),
+                   needs_password=account is None or account.password_hash is None)
 
 
 @bp.get("/aktivasi/<secret>")
 def activate(secret):
+    """Shows a confirm button: following the link does nothing by itself, so a mail
+    scanner that opens every link cannot spend it."""
     token = models.Token.by_link("activate", secret[:100])
-    if token is None or not token.consume():
+    if token is None:
         return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
-    account = models.Account.for_employee(token.employee)
+    return _activation_page(token, secret)
+
+
+@bp.post("/aktivasi/<secret>")
+@limiter.limit(_per_ip)
+def activate_post(secret):
+    token = models.Token.by_link("activate", secret[:100])
+    if token is None:
+        return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
+    employee = token.employee
+    account = models.Account.for_employee(employee)
+    is_first_password = account.password_hash is None
+    if is_first_password:  # approved by the helpdesk: the password is chosen here
+        new, problems = new_password_problems(employee)
+        if problems:
+            return _activation_page(token, secret, 422, problems)
+    if not token.consume():
+        return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
+    if is_first_password:
+        account.set_password(new, current_app.config["ARGON2_COST"])
+        mail.notify_owner(employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
+                          "Kata sandi pertama akun Portal ASN Digital Anda dibuat lewat tautan aktivasi.")
     models.Account.update(must_activate=False).where(models.Account.id == account.id).execute()
     audit("registration.activated", account=account)
     flash("Akun Anda sudah aktif. Silakan masuk; berikutnya Anda akan diminta mengaktifkan MFA.", "success")
@@ -258,7 +299,6 @@ def forgot():
 
 @bp.post("/lupa-kata-sandi")
 @limiter.limit(_per_ip)
-@limiter.limit(lambda: current_app.config["FORGOT_NIP_RATE_LIMIT"], key_func=nip_key)
 def forgot_post():
     form = {"nip": request.form.get("nip", "")[:64], "email": request.form.get("email", "")[:100].strip()}
     errors = {}
@@ -276,7 +316,9 @@ def forgot_post():
     employee = models.Employee.by_nip(nip)
     matched = bool(employee and employee.is_active and security.constant_time_equals(
         (employee.email or "\0").lower(), form["email"].lower()))
-    if matched:
+    # A cap per employee, whoever asks, instead of a limit keyed on the typed NIP: a
+    # stranger can't flood the owner's mailbox, nor use up the owner's own requests.
+    if matched and models.Token.sent_since(employee, "reset", now() - timedelta(hours=1)) < CODES_PER_HOUR:
         mail.send_reset_link(employee)
     audit("password.reset_requested", nip=nip, detail="data cocok" if matched else "data tidak cocok")
     time.sleep(max(0.0, current_app.config["FORGOT_MIN_SECONDS"] - (time.monotonic() - started)))

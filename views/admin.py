@@ -24,6 +24,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+import letters
 import mail
 import models
 import security
@@ -36,6 +37,7 @@ STAFF_ROLES = ("helpdesk", "admin")
 EMPLOYEES_PER_PAGE = 20
 EVENTS_PER_PAGE = 50
 UPLOAD_ERRORS_SHOWN = 200
+APPROVED_ACTIVATION_HOURS = 7 * 24
 WIB = timedelta(hours=7)  # times are stored in UTC; operators read Western Indonesia Time
 
 
@@ -64,10 +66,11 @@ def wib(moment) -> str:
 
 
 @bp.app_template_filter("masked_nik")
-def masked_nik(nik: str) -> str:
-    """Enough to compare with the caller's KTP, not enough to sign in with while the
-    NIK is still the default password."""
-    return nik[:6] + "•" * 6 + nik[-4:] if len(nik) == 16 else "—"
+def masked_nik(last4: str) -> str:
+    """The last four digits: enough to compare with the caller's KTP. The other twelve
+    are the region and the birth date, which the NIP already shows, so showing them would
+    give the whole NIK away."""
+    return security.masked_nik(last4)
 
 
 @dataclass
@@ -438,7 +441,7 @@ def _needed(slug: str, account) -> bool:
     if account is None:
         return False
     if slug == "buka-kunci":
-        return account.lock_minutes_left() > 0
+        return account.is_locked
     if slug == "reset-mfa":
         return account.has_mfa
     return account.sessions.exists()
@@ -513,6 +516,72 @@ def _notify(employee, spec) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- first sign-in: registrations and letters
+
+
+@bp.get("/pendaftaran")
+def registrations():
+    return respond("admin/registrations.html", "console", requests=list(models.RegistrationRequest.waiting()),
+                   errors={}, verifications=VERIFICATIONS)
+
+
+@bp.post("/pendaftaran/<int:request_id>")
+def registration_decide(request_id):
+    """Only after the operator has checked the person's identity does the contact they
+    typed become the contact on record, and the activation link go out to it."""
+    item = models.RegistrationRequest.get_or_none(models.RegistrationRequest.id == request_id)
+    if item is None:
+        abort(404)
+    employee, account = _target(item.employee.nip)
+    decision = request.form.get("keputusan", "")
+    checked = [key for key in VERIFICATIONS if key in request.form.getlist("verifikasi")]
+    reason = " ".join(request.form.get("alasan", "").split())[:200]
+    errors = {}
+    if decision not in ("setujui", "tolak"):
+        errors["keputusan"] = "Pilih setujui atau tolak."
+    elif decision == "setujui" and not checked:
+        errors["verifikasi"] = "Centang cara Anda memastikan identitas pegawai."
+    if len(reason) < 5:
+        errors["alasan"] = "Tulis alasan atau catatan, misalnya \"datang ke kantor membawa KTP\"."
+    if errors:
+        return respond("admin/registrations.html", "console", 422, requests=list(models.RegistrationRequest.waiting()),
+                       errors=errors, failed=item.id, verifications=VERIFICATIONS)
+    status = "disetujui" if decision == "setujui" else "ditolak"
+    if not item.decide(status, current_user.employee.nip, reason):
+        flash("Pendaftaran ini sudah diputuskan petugas lain.", "info")
+        return go("admin.registrations")
+    if status == "disetujui":
+        employee.update_data({"email": item.email, "telepon": item.telepon})
+        mail.send_activation_link(employee, APPROVED_ACTIVATION_HOURS * 60)
+    audit(f"registration.{'approved' if status == 'disetujui' else 'rejected'}", nip=employee.nip,
+          actor=current_user, detail=("verifikasi: " + ", ".join(VERIFICATIONS[k][0] for k in checked) + "; "
+                                      if checked else "") + f"alasan: {reason}")
+    flash(f"Pendaftaran {employee.nama} {status}." + (" Tautan aktivasi dikirim ke emailnya."
+                                                      if status == "disetujui" else ""), "success")
+    return go("admin.registrations")
+
+
+@bp.get("/surat-aktivasi")
+@admin_only
+def activation_letters():
+    units = [e.unit_kerja for e in models.ActivationLetter.recipients().select(models.Employee.unit_kerja)
+             .distinct().order_by(models.Employee.unit_kerja)]
+    return respond("admin/activation_letters.html", "console", units=units,
+                   waiting=models.ActivationLetter.recipients().count(), errors={})
+
+
+@bp.post("/surat-aktivasi")
+@admin_only
+def activation_letters_post():
+    unit = " ".join(request.form.get("unit", "").split())[:200]
+    pdf, count = letters.activation_letters(
+        models.ActivationLetter.recipients(unit), current_app.config["SECRET_KEY"],
+        current_app.config["BASE_URL"] or request.url_root.rstrip("/"), current_app.config["HELPDESK_CONTACT"])
+    audit("activation_letters.printed", actor=current_user, detail=f"{count} surat; unit: {unit or 'semua'}")
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, max_age=0,
+                     download_name=f"surat-aktivasi-{now():%Y%m%d-%H%M}.pdf")
+
+
 # --------------------------------------------------------------------------- audit log
 
 EVENT_LABELS = {
@@ -538,6 +607,13 @@ EVENT_LABELS = {
     "document.uploaded": "dokumen diunggah", "document.deleted": "dokumen dihapus",
     "document.downloaded": "dokumen diunduh", "history.imported": "impor riwayat",
     "leave.requested": "cuti diajukan", "leave.disetujui": "cuti disetujui", "leave.ditolak": "cuti ditolak",
+    "first_login.no_contact": "login pertama: tidak ada kontak tercatat",
+    "first_login.verified": "login pertama: kode benar", "first_login.code_failed": "login pertama: kode salah",
+    "first_login.code_resent": "login pertama: kode dikirim ulang", "reauth.locked": "konfirmasi saat terkunci",
+    "registration.queued": "pendaftaran menunggu verifikasi", "registration.approved": "pendaftaran disetujui",
+    "registration.rejected": "pendaftaran ditolak helpdesk", "activation_letters.printed": "surat aktivasi dicetak",
+    "contact.change_requested": "minta ganti kontak", "contact.code_failed": "kode ganti kontak salah",
+    "recovery_code.regenerate_failed": "buat ulang kode pemulihan gagal",
 }
 
 
@@ -597,9 +673,9 @@ def _csv_lines(query):
     writer.writerow(["waktu_wib", "peristiwa", "nip", "petugas", "ip", "user_agent", "keterangan"])
     with models.db.connection_context():
         for count, event in enumerate(query.iterator(), 1):
-            writer.writerow([(event.created_at + WIB).strftime("%Y-%m-%d %H:%M:%S"), event.event,
-                             event.nip, event.actor_nip or "", event.ip, _cell(event.user_agent),
-                             _cell(event.detail)])
+            writer.writerow([(event.created_at + WIB).strftime("%Y-%m-%d %H:%M:%S"), _cell(event.event),
+                             _cell(event.nip), _cell(event.actor_nip or ""), _cell(event.ip),
+                             _cell(event.user_agent), _cell(event.detail)])
             if count % 1000 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -610,4 +686,4 @@ def _csv_lines(query):
 def _cell(text: str) -> str:
     """User agents and reasons come from outside: a leading = + - @ would make a
     spreadsheet run them as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", ";") else text

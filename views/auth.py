@@ -1,5 +1,7 @@
 """Sign-in: NIP + password, the forced password change, the OTP step, and logout."""
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
@@ -10,27 +12,34 @@ import security
 from security import now
 from views import (
     audit,
+    code_limit,
+    failure_counter,
     finish_login,
     go,
     limiter,
+    locked_message,
     new_password_problems,
     next_stage,
-    nip_key,
     pending_account,
     pending_expired,
-    per_nip_code_limit,
     respond,
+    settle_attempt,
     start_pending,
+    step_key,
+    take_attempt,
 )
 
 bp = Blueprint("auth", __name__)
 
 LOCKED_HELP = ("akun-terkunci",)
-GENERIC_LOGIN_ERROR = ("NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi "
-                       "awal adalah NIK (16 digit) Anda.")
+FIRST_PASSWORD = {"code": "NIK (16 digit)", "nik": "NIK (16 digit)",
+                  "letter": "kode aktivasi pada surat dari instansi Anda"}
 TEMPORARY_EXPIRED_ERROR = (f"Kata sandi sementara dari helpdesk sudah tidak berlaku (hanya berlaku "
                            f"{models.TEMPORARY_PASSWORD_HOURS} jam). Hubungi helpdesk untuk meminta "
                            "kata sandi sementara yang baru.")
+CODE_MINUTES = 10
+CODE_TRIES = 5
+CODES_PER_HOUR = 5  # codes sent to one employee, whoever asks
 
 
 def _login_limit():
@@ -41,9 +50,10 @@ def _otp_limit():
     return current_app.config["OTP_RATE_LIMIT"]
 
 
-def locked_message(minutes: int) -> str:
-    return (f"Akun Anda terkunci sementara karena terlalu banyak percobaan gagal. "
-            f"Coba lagi dalam {minutes} menit, atau gunakan Lupa kata sandi.")
+def generic_login_error() -> str:
+    """The same words for an unknown NIP, a wrong password and a wrong first password."""
+    return (f"NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi awal adalah "
+            f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} Anda.")
 
 
 def inactive_message() -> str:
@@ -61,9 +71,10 @@ def home():
 
 
 def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masuk",)):
-    demo_employees = demo.employees() if current_app.config["DEMO"] else []
+    demo_employees = demo.login_table() if current_app.config["DEMO"] else []
     return respond("auth/login.html", "login_form", status, errors=errors or {},
                    message=message, nip=nip, demo_employees=demo_employees, demo_password=demo.PASSWORD,
+                   first_password=FIRST_PASSWORD[current_app.config["FIRST_LOGIN"]],
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 
@@ -72,6 +83,18 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     return _login_page()
+
+
+def _proof(account, password: str) -> str | None:
+    """How `password` proves the sign-in: "password" (the account's own or a temporary
+    one), "nik" or "letter" (first sign-in), or None. Always one argon2 check, whether
+    the NIP exists or not."""
+    cfg = current_app.config
+    if security.verify_password(account.password_hash if account else None, password, cfg["ARGON2_COST"]):
+        return "password"
+    if account is None:
+        return None
+    return account.first_password(password, cfg["SECRET_KEY"], cfg["FIRST_LOGIN"])
 
 
 @bp.post("/login")
@@ -86,25 +109,24 @@ def login_post():
     if not password:
         return _login_page(422, errors={"password": "Kata sandi wajib diisi."}, nip=nip.value)
 
-    cfg = current_app.config
     employee = models.Employee.by_nip(nip.value)
-    if employee is None:
-        security.verify_password(None, password, cfg["ARGON2_COST"])  # same time either way
-        audit("login.failed", nip=nip.value, detail="NIP tidak terdaftar")
-        return _login_page(422, message=GENERIC_LOGIN_ERROR, nip=nip.value)
+    account = models.Account.for_employee(employee) if employee else None
+    # An unknown NIP has a counter of its own and gets the very same answers, so that
+    # nothing here tells which NIPs exist.
+    counter = failure_counter(account) if account else models.UnknownNip.for_nip(nip.value)
+    if not take_attempt(counter):
+        audit("login.locked", account=account, nip=nip.value, detail="percobaan saat terkunci")
+        return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip.value,
+                           help=LOCKED_HELP)
+    proof = _proof(account, password)
+    if settle_attempt(counter, proof is not None, account=account, nip=nip.value):
+        audit("login.failed", account=account, nip=nip.value, detail="kata sandi salah")
+        return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip.value,
+                           help=LOCKED_HELP)
+    if proof is None:
+        audit("login.failed", account=account, nip=nip.value, detail="kata sandi salah")
+        return _login_page(422, message=generic_login_error(), nip=nip.value)
 
-    account = models.Account.for_employee(employee)
-    minutes = account.lock_minutes_left()
-    if minutes:
-        audit("login.locked", account=account, detail="percobaan saat akun terkunci")
-        return _login_page(423, message=locked_message(minutes), nip=nip.value, help=LOCKED_HELP)
-    if not account.check_password(password, cfg["ARGON2_COST"]):
-        audit("login.failed", account=account, detail="kata sandi salah")
-        if account.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
-            audit("account.locked", account=account, detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal")
-            return _login_page(423, message=locked_message(account.lock_minutes_left()), nip=nip.value,
-                               help=LOCKED_HELP)
-        return _login_page(422, message=GENERIC_LOGIN_ERROR, nip=nip.value)
     # Only now, after the right password, may the employment status be told.
     if not employee.is_active:
         audit("login.inactive", account=account, detail=f"status {employee.status}")
@@ -112,15 +134,107 @@ def login_post():
     if account.temporary_password_expired:
         audit("login.failed", account=account, detail="kata sandi sementara kedaluwarsa")
         return _login_page(403, message=TEMPORARY_EXPIRED_ERROR, nip=nip.value)
-
     if account.must_activate:
         audit("login.not_activated", account=account)
         return _login_page(403, message=(
             "Akun Anda belum diaktifkan. Buka tautan aktivasi yang kami kirim ke email Anda "
             "(periksa juga folder spam). Jika tautan sudah kedaluwarsa, daftar ulang."), nip=nip.value)
-    audit("login.password_ok", account=account)
-    return start_pending(account, next_stage(account),
-                         next_url=security.safe_next_url(request.form.get("next")))
+    next_url = security.safe_next_url(request.form.get("next"))
+    if proof == "nik" and current_app.config["FIRST_LOGIN"] == "code":
+        return _start_first_login_proof(account, next_url)
+    audit("login.password_ok", account=account, detail={"nik": "kata sandi awal NIK",
+                                                         "letter": "kode surat aktivasi"}.get(proof, ""))
+    return start_pending(account, next_stage(account), next_url=next_url)
+
+
+# --------------------------------------------------------------------------- first sign-in proof
+# The NIK is public: it proves nothing. Before the first password is chosen, a code goes
+# to the e-mail and phone on record (imported by the instansi), and only its owner can
+# type it.
+
+
+def _start_first_login_proof(account, next_url):
+    employee = account.employee
+    if not employee.has_contact:
+        audit("first_login.no_contact", account=account)
+        return _login_page(403, nip=employee.nip, help=("tidak-ada-kontak",), message=(
+            "NIK Anda benar, tetapi data kepegawaian Anda belum memuat email atau nomor ponsel "
+            "untuk mengirim kode verifikasi, jadi login pertama tidak dapat dibuktikan di sini. "
+            f"Hubungi {current_app.config['HELPDESK_CONTACT']} dengan membawa KTP dan SK "
+            "pengangkatan: helpdesk memeriksa identitas Anda lalu memberi kata sandi sementara."))
+    audit("login.password_ok", account=account, detail="kata sandi awal NIK; kode dikirim ke kontak tercatat")
+    response = start_pending(account, "proof", next_url=next_url)
+    send_first_login_code(employee)
+    return response
+
+
+def send_first_login_code(employee) -> bool:
+    """A new code to the e-mail and phone on record; False when the hourly cap is reached."""
+    if models.Token.sent_since(employee, "first_login", now() - timedelta(hours=1)) >= CODES_PER_HOUR:
+        return False
+    code = security.verification_code()
+    models.Token.issue(employee, "first_login", code, CODE_MINUTES)
+    helpdesk = current_app.config["HELPDESK_CONTACT"]
+    mail.send_email(employee.email, "Kode verifikasi login pertama Portal ASN Digital", "first_login_code",
+                    nip=employee.nip, nama=employee.nama, code=code, minutes=CODE_MINUTES, helpdesk=helpdesk)
+    mail.send_sms(employee.telepon, f"Kode login pertama Portal ASN Digital: {code}. Berlaku {CODE_MINUTES} "
+                  "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.", nip=employee.nip)
+    return True
+
+
+def _code_page(account, status=200, error=None, info=None):
+    employee = account.employee
+    return respond("auth/first_login_code.html", "code_form", status, error=error, info=info,
+                   email=security.mask_email(employee.email), telepon=security.mask_phone(employee.telepon),
+                   minutes=CODE_MINUTES)
+
+
+@bp.get("/login/kode")
+def first_login_code():
+    account = pending_account("proof")
+    if account is None:
+        return pending_expired()
+    return _code_page(account)
+
+
+CODE_ERRORS = {
+    "malformed": "Kode verifikasi terdiri dari 6 digit angka.",
+    "expired": f"Kode sudah kedaluwarsa (berlaku {CODE_MINUTES} menit). Tekan Kirim ulang kode.",
+    "used": "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.",
+    "exhausted": "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.",
+}
+
+
+@bp.post("/login/kode")
+@limiter.limit(_otp_limit)
+@limiter.limit(code_limit, key_func=step_key)
+def first_login_code_post():
+    account = pending_account("proof")
+    if account is None:
+        return pending_expired()
+    token = models.Token.newest(account.employee, "first_login")
+    result = token.check_code(request.form.get("code", "")[:32], CODE_TRIES) if token else "used"
+    if result != "ok":
+        audit("first_login.code_failed", account=account, detail=result)
+        error = CODE_ERRORS.get(result) or f"Kode salah. Sisa percobaan: {CODE_TRIES - token.attempts}."
+        if result == "wrong" and token.attempts >= CODE_TRIES:
+            error = CODE_ERRORS["exhausted"]
+        return _code_page(account, 422, error)
+    audit("first_login.verified", account=account)
+    return start_pending(account, "password", next_url=session.get("pending", {}).get("next"))
+
+
+@bp.post("/login/kode/kirim-ulang")
+@limiter.limit(lambda: current_app.config["RESEND_RATE_LIMIT"], key_func=step_key)
+def first_login_code_resend():
+    account = pending_account("proof")
+    if account is None:
+        return pending_expired()
+    if not send_first_login_code(account.employee):
+        return _code_page(account, 429, f"Sudah {CODES_PER_HOUR} kode dikirim dalam satu jam terakhir. "
+                                         "Pakai kode terakhir, atau coba lagi nanti.")
+    audit("first_login.code_resent", account=account)
+    return _code_page(account, info="Kode baru telah dikirim. Kode sebelumnya tidak berlaku lagi.")
 
 
 # --------------------------------------------------------------------------- forced password change
@@ -147,8 +261,12 @@ def password_new_post():
     new, problems = new_password_problems(account.employee, account)
     if problems:
         return _password_page(account, 422, problems)
+    is_first = account.password_hash is None
     account.set_password(new, current_app.config["ARGON2_COST"])
     audit("password.changed", account=account, detail="penggantian wajib saat masuk")
+    if is_first:
+        mail.notify_owner(account.employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
+                          "Kata sandi pertama akun Portal ASN Digital Anda baru saja dibuat.")
     flash("Kata sandi baru tersimpan.", "success")
     return start_pending(account, next_stage(account), next_url=session.get("pending", {}).get("next"))
 
@@ -172,62 +290,64 @@ def otp():
 
 @bp.post("/login/otp")
 @limiter.limit(_otp_limit)
-@limiter.limit(per_nip_code_limit, key_func=nip_key)
+@limiter.limit(code_limit, key_func=step_key)
 def otp_post():
     account = pending_account("otp")
     if account is None:
         return pending_expired()
-    cfg = current_app.config
-    minutes = account.lock_minutes_left()
-    if minutes:
-        audit("login.locked", account=account, detail="OTP saat akun terkunci")
-        return _otp_page(account, 423, locked_message(minutes), LOCKED_HELP)
     typed = request.form.get("otp", "")[:64]
     code = security.normalize_otp(typed)
-    if len(code) == 6 and code.isdigit():
-        result = account.use_otp(code, cfg["SECRET_KEY"])
-        if result == "ok":
-            audit("otp.ok", account=account)
-            return finish_login(account, "otp")
-        if result == "replayed":
-            audit("otp.replayed", account=account)
-            error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
-                     "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
-            help = ("salah-memasukkan-otp",)
-        else:
-            skew = None  # diagnosis only: a code from a skewed phone clock stays a wrong code
-            for authenticator in account.confirmed_authenticators():
-                skew = security.totp_skew_minutes(authenticator.secret(cfg["SECRET_KEY"]), code, now())
-                if skew is not None:
-                    break
-            audit("otp.failed", account=account, detail="" if skew is None else f"jam ponsel {skew:+d} menit")
-            if skew is None:
-                error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
-                         "otomatis, lalu masukkan kode yang sedang tampil.")
-                help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
-            else:
-                error, help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
-    elif len(models.normalize_recovery_code(typed)) == 10:
-        if models.RecoveryCode.use(account, typed, cfg["SECRET_KEY"]):
-            left = models.RecoveryCode.remaining(account)
-            audit("recovery_code.used", account=account, detail=f"sisa {left}")
-            mail.send_email(account.employee.email, "Kode pemulihan akun Anda dipakai", "recovery_code_used",
-                            nip=account.employee.nip, nama=account.employee.nama, when=now(), left=left)
-            flash(f"Anda masuk dengan kode pemulihan. Sisa kode: {left}. Jika autentikator hilang, "
-                  "hubungi helpdesk untuk mendaftarkan perangkat baru.", "info")
-            return finish_login(account, "recovery_code")
-        audit("recovery_code.failed", account=account)
-        error = "Kode pemulihan salah atau sudah pernah dipakai."
-        help = ("autentikator-hilang",)
-    else:
+    is_otp = len(code) == 6 and code.isdigit()
+    if not is_otp and len(models.normalize_recovery_code(typed)) != 10:
         return _otp_page(account, 422, "Masukkan 6 digit kode OTP dari aplikasi autentikator, atau "
                                        "kode pemulihan (10 huruf/angka, misalnya abcde-23456).",
                          ("salah-memasukkan-otp", "autentikator-hilang"))
-    if account.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
-        audit("account.locked", account=account, detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal")
-        error = locked_message(account.lock_minutes_left())
-        return _otp_page(account, 423, error, LOCKED_HELP)
-    left = cfg["MAX_FAILED_LOGINS"] - account.failed_count
+    counter = failure_counter(account)
+    if not take_attempt(counter):
+        audit("login.locked", account=account, detail="OTP saat akun terkunci")
+        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP)
+    secret_key = current_app.config["SECRET_KEY"]
+    if is_otp:
+        result = account.use_otp(code, secret_key)
+        passed = result == "ok"
+    else:
+        passed = models.RecoveryCode.use(account, typed, secret_key)
+    if settle_attempt(counter, passed, account=account):
+        audit("otp.failed" if is_otp else "recovery_code.failed", account=account)
+        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP)
+    if passed and is_otp:
+        audit("otp.ok", account=account)
+        return finish_login(account, "otp")
+    if passed:
+        left = models.RecoveryCode.remaining(account)
+        audit("recovery_code.used", account=account, detail=f"sisa {left}")
+        mail.send_email(account.employee.email, "Kode pemulihan akun Anda dipakai", "recovery_code_used",
+                        nip=account.employee.nip, nama=account.employee.nama, when=now(), left=left)
+        flash(f"Anda masuk dengan kode pemulihan. Sisa kode: {left}. Jika autentikator hilang, "
+              "hubungi helpdesk untuk mendaftarkan perangkat baru.", "info")
+        return finish_login(account, "recovery_code")
+    if not is_otp:
+        audit("recovery_code.failed", account=account)
+        error, help = "Kode pemulihan salah atau sudah pernah dipakai.", ("autentikator-hilang",)
+    elif result == "replayed":
+        audit("otp.replayed", account=account)
+        error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
+                 "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
+        help = ("salah-memasukkan-otp",)
+    else:
+        skew = None  # diagnosis only: a code from a skewed phone clock stays a wrong code
+        for authenticator in account.confirmed_authenticators():
+            skew = security.totp_skew_minutes(authenticator.secret(secret_key), code, now())
+            if skew is not None:
+                break
+        audit("otp.failed", account=account, detail="" if skew is None else f"jam ponsel {skew:+d} menit")
+        if skew is None:
+            error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
+                     "otomatis, lalu masukkan kode yang sedang tampil.")
+            help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
+        else:
+            error, help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
+    left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
     return _otp_page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
 
 

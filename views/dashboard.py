@@ -3,7 +3,7 @@ requests, notifications, account security and contact details."""
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, request, send_file
 from flask_login import current_user, login_required, logout_user
@@ -12,11 +12,19 @@ import mail
 import models
 import security
 from security import clock, now
-from views import audit, enrollment_context, go, limiter, new_password_problems, respond
+from views import (
+    audit,
+    enrollment_context,
+    go,
+    limiter,
+    needs_otp,
+    new_password_problems,
+    reauthenticate,
+    respond,
+)
 
 bp = Blueprint("dashboard", __name__)
 
-REAUTH_MINUTES = 10
 LEAVE_SHOWN = 50  # the newest requests; older ones stay in the database
 CONTACT_CODE_MINUTES = 10
 
@@ -158,33 +166,10 @@ def notifications_read_all():
 # --------------------------------------------------------------------------- account security
 
 
-def _needs_otp() -> bool:
-    return now() - current_user.current_session.verified_at > timedelta(minutes=REAUTH_MINUTES)
-
-
-def _reauthenticate():
-    """Check the password (and an OTP when the last check is over 10 minutes old).
-    Returns errors by field; counts failures toward the lockout like a sign-in."""
-    cfg = current_app.config
-    errors = {}
-    if not current_user.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
-        errors["password"] = "Kata sandi sekarang salah."
-    elif _needs_otp():
-        code = security.normalize_otp(request.form.get("otp", ""))[:32]
-        if current_user.use_otp(code, cfg["SECRET_KEY"]) != "ok":
-            errors["otp"] = "Kode OTP salah atau sudah dipakai. Masukkan kode yang sedang tampil di aplikasi."
-    if errors:
-        audit("reauth.failed", account=current_user, detail=", ".join(errors))
-        current_user.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"])
-    else:
-        current_user.current_session.mark_verified()
-    return errors
-
-
 def _security_page(status=200, block="page", **context):
     account = current_user
     context.setdefault("errors", {})
-    return respond("dashboard/security.html", block, status, needs_otp=_needs_otp(),
+    return respond("dashboard/security.html", block, status, needs_otp=needs_otp(),
                    authenticators=list(account.confirmed_authenticators().order_by(models.Authenticator.id)),
                    recovery_codes_left=models.RecoveryCode.remaining(account),
                    sessions=account.active_sessions(), current_session=account.current_session,
@@ -199,7 +184,7 @@ def security_settings():
 @bp.post("/dashboard/keamanan/kata-sandi")
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
 def change_password():
-    errors = _reauthenticate()
+    errors = reauthenticate()
     if errors:
         return _security_page(422, "password_form", errors=errors)
     employee = current_user.employee
@@ -217,7 +202,7 @@ def change_password():
 
 def _add_authenticator_page(status=200, errors=None, device_name=""):
     return respond("dashboard/authenticator_add.html", "add_form", status, errors=errors or {},
-                   device_name=device_name, needs_otp=_needs_otp(), **enrollment_context(current_user))
+                   device_name=device_name, needs_otp=needs_otp(), **enrollment_context(current_user))
 
 
 @bp.get("/dashboard/keamanan/autentikator/baru")
@@ -232,7 +217,7 @@ def authenticator_add_post():
     if not device_name or len(device_name) > 40:
         return _add_authenticator_page(422, {"device_name": "Isi nama perangkat (paling banyak 40 karakter)."},
                                        device_name)
-    errors = _reauthenticate()
+    errors = reauthenticate()
     if errors:
         return _add_authenticator_page(422, errors, device_name)
     secret_key = current_app.config["SECRET_KEY"]
@@ -243,6 +228,8 @@ def authenticator_add_post():
                                                        "halaman ini lalu masukkan kode yang tampil."}, device_name)
     pending.confirm(device_name)
     audit("mfa.added", account=current_user, detail=device_name)
+    mail.notify_owner(current_user.employee, "Autentikator baru ditambahkan ke akun Portal ASN Digital",
+                      f"Autentikator baru “{device_name}” ditambahkan ke akun Anda.")
     flash(f"Autentikator \u201c{device_name}\u201d ditambahkan.", "success")
     return go("dashboard.security_settings")
 
@@ -259,7 +246,7 @@ def _own_authenticator(authenticator_id):
 @bp.get("/dashboard/keamanan/autentikator/<int:authenticator_id>/hapus")
 def authenticator_remove(authenticator_id):
     return respond("dashboard/authenticator_remove.html", "remove_form", item=_own_authenticator(authenticator_id),
-                   errors={}, needs_otp=_needs_otp(), is_last=current_user.confirmed_authenticators().count() == 1)
+                   errors={}, needs_otp=needs_otp(), is_last=current_user.confirmed_authenticators().count() == 1)
 
 
 @bp.post("/dashboard/keamanan/autentikator/<int:authenticator_id>/hapus")
@@ -268,11 +255,11 @@ def authenticator_remove_post(authenticator_id):
     is_last = current_user.confirmed_authenticators().count() == 1
     if is_last:
         return respond("dashboard/authenticator_remove.html", "remove_form", 409, item=authenticator,
-                       errors={}, needs_otp=_needs_otp(), is_last=True)
-    errors = _reauthenticate()
+                       errors={}, needs_otp=needs_otp(), is_last=True)
+    errors = reauthenticate()
     if errors:
         return respond("dashboard/authenticator_remove.html", "remove_form", 422, item=authenticator,
-                       errors=errors, needs_otp=_needs_otp(), is_last=False)
+                       errors=errors, needs_otp=needs_otp(), is_last=False)
     authenticator.delete_instance()
     audit("mfa.removed", account=current_user, detail=authenticator.name)
     flash(f"Autentikator \u201c{authenticator.name}\u201d dihapus.", "success")
@@ -308,8 +295,12 @@ CONTACT_FIELDS = {"email": "email", "telepon": "nomor HP"}
 
 
 def _contact_page(status=200, block="page", errors=None, form=None, pending=None):
-    return respond("dashboard/contact.html", block, status, employee=current_user.employee,
-                   errors=errors or {}, form=form or {}, pending=pending)
+    employee = current_user.employee
+    old = (pending.payload.get("old") if pending else "") or ""
+    return respond("dashboard/contact.html", block, status, employee=employee, needs_otp=needs_otp(),
+                   errors=errors or {}, form=form or {}, pending=pending,
+                   old_address=security.mask_email(employee.email) if old == "email"
+                   else security.mask_phone(employee.telepon) if old else "")
 
 
 def _pending_contact_change():
@@ -345,16 +336,30 @@ def contact_post():
     if value == getattr(employee, field):
         return _contact_page(422, errors={field: f"Itu sudah {CONTACT_FIELDS[field]} Anda sekarang."},
                              form={field: value})
-    code = security.verification_code()
-    models.Token.issue(employee, "contact", code, CONTACT_CODE_MINUTES, data={"field": field, "value": value})
-    if field == "email":
-        mail.send_email(value, "Kode verifikasi email baru Portal ASN Digital", "contact_code", nip=employee.nip,
-                        nama=employee.nama, code=code, minutes=CONTACT_CODE_MINUTES)
-    else:
-        mail.send_sms(value, f"Kode verifikasi nomor HP baru Portal ASN Digital: {code}. Berlaku "
-                      f"{CONTACT_CODE_MINUTES} menit. Jangan berikan kepada siapa pun.", nip=employee.nip)
+    errors = reauthenticate()
+    if errors:
+        return _contact_page(422, errors=errors, form={field: value})
+    # The contact on record proves who someone is: a change is confirmed from the new
+    # address and from the one on record, so a stolen session alone cannot move it.
+    new_code, old_code = security.verification_code(), security.verification_code()
+    old_channel = "email" if employee.email else "telepon" if employee.telepon else None
+    models.Token.issue(employee, "contact", new_code + (old_code if old_channel else ""), CONTACT_CODE_MINUTES,
+                       data={"field": field, "value": value, "old": old_channel or ""})
+    _send_contact_code(field, value, new_code, "baru")
+    if old_channel:
+        _send_contact_code(old_channel, getattr(employee, old_channel), old_code, "tercatat")
     audit("contact.change_requested", account=current_user, detail=field)
     return go("dashboard.contact")
+
+
+def _send_contact_code(channel: str, address: str, code: str, which: str):
+    employee = current_user.employee
+    if channel == "email":
+        mail.send_email(address, f"Kode verifikasi (alamat {which}) Portal ASN Digital", "contact_code",
+                        nip=employee.nip, nama=employee.nama, code=code, minutes=CONTACT_CODE_MINUTES, which=which)
+    else:
+        mail.send_sms(address, f"Kode verifikasi ganti kontak Portal ASN Digital (nomor {which}): {code}. "
+                      f"Berlaku {CONTACT_CODE_MINUTES} menit. Bukan Anda? Hubungi helpdesk.", nip=employee.nip)
 
 
 @bp.post("/dashboard/kontak/verifikasi")
@@ -364,15 +369,18 @@ def contact_verify():
     if token is None:
         flash("Tidak ada perubahan yang menunggu, atau kodenya sudah kedaluwarsa. Ulangi dari awal.", "info")
         return go("dashboard.contact")
-    code = re.sub(r"\s", "", request.form.get("code", ""))[:32]
-    if token.attempts >= 5:
+    has_old = bool(token.payload.get("old"))
+    typed = "".join(re.sub(r"\s", "", request.form.get(name, ""))[:8] for name in ("code", "old_code"))
+    result = token.check_code(typed, 5, digits=12 if has_old else 6)
+    if result in ("exhausted", "used", "expired"):
         token.consume()
-        flash("Kode salah terlalu banyak. Ulangi perubahan dari awal.", "error")
+        flash("Kode salah terlalu banyak atau sudah kedaluwarsa. Ulangi perubahan dari awal.", "error")
         return go("dashboard.contact")
-    if not security.constant_time_equals(security.hash_token(code), token.secret_hash):
-        models.Token.update(attempts=models.Token.attempts + 1).where(models.Token.id == token.id).execute()
-        return _contact_page(422, "verify_form", errors={"code": "Kode verifikasi salah."}, pending=token)
-    token.consume()
+    if result != "ok":
+        audit("contact.code_failed", account=current_user)
+        message = "Kode verifikasi salah." if result == "wrong" else "Setiap kode terdiri dari 6 digit angka."
+        errors = {"code": message} if not has_old else {"code": message, "old_code": message}
+        return _contact_page(422, "verify_form", errors=errors, pending=token)
     employee = current_user.employee
     field, value = token.payload["field"], token.payload["value"]
     old = getattr(employee, field)

@@ -58,6 +58,8 @@ TOPICS = [
           "Hapus akun lama di aplikasi, pindai kode QR yang tampil sekarang.", "masalah"),
     Topic("gagal-masuk", "NIP atau kata sandi salah, NIP tidak ditemukan",
           "Format NIP, kata sandi awal NIK, huruf besar-kecil, status kepegawaian.", "lainnya"),
+    Topic("tidak-ada-kontak", "Kode verifikasi login pertama tidak sampai",
+          "Kode dikirim ke email dan ponsel yang tercatat; data kosong atau lama: helpdesk.", "lainnya"),
     Topic("akun-terkunci", "Akun terkunci",
           "Tunggu sampai kunci berakhir, atau buat kata sandi baru lewat Lupa kata sandi.", "lainnya"),
     Topic("lupa-kata-sandi", "Lupa kata sandi",

@@ -8,20 +8,23 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 import demo
+import mail
 import models
 import security
 from security import now
 from views import (
     audit,
+    code_limit,
     enrollment_context,
     finish_login,
     go,
     limiter,
-    nip_key,
+    needs_otp,
     pending_account,
     pending_expired,
-    per_nip_code_limit,
+    reauthenticate,
     respond,
+    step_key,
 )
 
 bp = Blueprint("mfa", __name__)
@@ -50,7 +53,7 @@ def setup():
 
 @bp.post("/setup")
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
-@limiter.limit(per_nip_code_limit, key_func=nip_key)
+@limiter.limit(code_limit, key_func=step_key)
 def setup_post():
     account = pending_account("mfa_setup")
     if account is None:
@@ -87,6 +90,9 @@ def setup_post():
     authenticator.confirm(device_name)
     audit("mfa.enrolled", account=account, detail=device_name)
     codes = models.RecoveryCode.generate(account, secret_key)
+    mail.notify_owner(account.employee, "MFA akun Portal ASN Digital diaktifkan",
+                      f"Autentikator “{device_name}” dan 10 kode pemulihan baru didaftarkan "
+                      "untuk akun Anda.")
     flash("Autentikator berhasil diaktifkan. Mulai sekarang, setiap masuk memerlukan kode OTP "
           "dari aplikasi ini.", "success")
     return finish_login(account, "mfa_enrolled", then="mfa.recovery_codes",
@@ -115,7 +121,7 @@ def _new_codes():
 @bp.get("/kode-pemulihan")
 @login_required
 def recovery_codes():
-    return respond("mfa/recovery_codes.html", "content", codes=_new_codes(), errors={},
+    return respond("mfa/recovery_codes.html", "content", codes=_new_codes(), errors={}, needs_otp=needs_otp(),
                    remaining=models.RecoveryCode.remaining(current_user))
 
 
@@ -143,14 +149,14 @@ def recovery_codes_saved():
 @login_required
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
 def recovery_codes_regenerate():
-    cfg = current_app.config
-    if not current_user.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
-        audit("recovery_code.regenerate_failed", account=current_user, detail="kata sandi salah")
-        current_user.register_failure(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"])
-        return respond("mfa/recovery_codes.html", "regenerate_form", 422, codes=None,
-                       errors={"password": "Kata sandi salah."},
-                       remaining=models.RecoveryCode.remaining(current_user))
-    codes = models.RecoveryCode.generate(current_user, cfg["SECRET_KEY"])
+    errors = reauthenticate()
+    if errors:
+        audit("recovery_code.regenerate_failed", account=current_user, detail=", ".join(errors))
+        return respond("mfa/recovery_codes.html", "regenerate_form", 422, codes=None, errors=errors,
+                       needs_otp=needs_otp(), remaining=models.RecoveryCode.remaining(current_user))
+    codes = models.RecoveryCode.generate(current_user, current_app.config["SECRET_KEY"])
     session.update(_carry_codes(codes))
     audit("recovery_code.regenerated", account=current_user)
+    mail.notify_owner(current_user.employee, "Kode pemulihan baru dibuat untuk akun Portal ASN Digital",
+                      "10 kode pemulihan baru dibuat untuk akun Anda; kode lama tidak berlaku lagi.")
     return go("mfa.recovery_codes")

@@ -46,7 +46,7 @@ def console():
         rows.append({"employee": employee, "status": demo.status(employee),
                      "problem": scenario and demo.PROBLEMS_BY_SLUG[scenario.slug],
                      "recovery_codes": demo.recovery_sheet(scenario, key) if scenario else []})
-    return respond("trainer/console.html", "content", rows=rows, problems=demo.PROBLEMS,
+    return respond("trainer/console.html", "content", rows=rows, problems=demo.PROBLEMS, demo_niks=demo.DEMO_NIKS,
                    password=demo.PASSWORD)
 
 

@@ -22,6 +22,7 @@ BROWSER_CONFIG = {
     "SECRET_KEY": "browser-test-secret-key",
     "ARGON2_COST": (1, 64),
     "RATELIMIT_ENABLED": False,
+    "BASE_URL": "http://127.0.0.1",  # replaced by the server's own address once it has a port
     # WTF_CSRF_ENABLED is left at its default (on): the real forms carry the token.
 }
 
@@ -34,6 +35,8 @@ class LiveServer:
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
                                              ident="portal-asn-test")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        # Mailed links and the trusted host follow the address the server got.
+        self.app.config.update(BASE_URL=self.url, TRUSTED_HOSTS=[self.url.removeprefix("http://")])
         self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
         self.thread.start()
 
