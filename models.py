@@ -1139,6 +1139,13 @@ class RegistrationRequest(BaseModel):
 # --------------------------------------------------------------------------- messages
 
 
+SECRET_LINK_RE = re.compile(r"https?://\S+?/(?:reset|aktivasi)/[A-Za-z0-9_\-]+")
+
+
+def redact_links(text: str) -> str:
+    return SECRET_LINK_RE.sub("[tautan disembunyikan setelah terkirim]", text)
+
+
 class Message(BaseModel):
     """Outgoing e-mail or SMS. With no mail server configured (and for SMS with no
     gateway) messages stay here with status "outbox"; otherwise "pending" until sent,
@@ -1169,8 +1176,11 @@ class Message(BaseModel):
             (Message.id == self.id) & (Message.status == "pending")).execute())
 
     def mark_sent(self) -> None:
-        Message.update(status="sent", sent_at=now(), attempts=Message.attempts + 1,
-                       last_error="").where(Message.id == self.id).execute()
+        """Sent: a reset or activation link in it has done its job here, and a copy of the
+        database must not be a way into accounts."""
+        Message.update(status="sent", sent_at=now(), attempts=Message.attempts + 1, last_error="",
+                       body=redact_links(self.body), html=redact_links(self.html)).where(
+            Message.id == self.id).execute()
 
     def mark_failed(self, error: str) -> None:
         attempts = self.attempts + 1
