@@ -15,12 +15,13 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
 import mail
 import models
 import security
+import serving
+import settings
 from views import limiter, register_blueprints
 
 ROOT = Path(__file__).resolve().parent
@@ -53,7 +54,12 @@ DEFAULTS = {
     "TOTP_ISSUER": "Portal ASN Digital",
     "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
-    "PROXY_FIX": False,  # trust one proxy's X-Forwarded-* headers
+    "TIMEZONE": "Asia/Jakarta",  # every time shown or mailed; Asia/Makassar (WITA), Asia/Jayapura (WIT)
+    "TRUSTED_PROXY": "",  # the reverse proxy's address (or *) whose X-Forwarded-* headers count
+    "TRUSTED_PROXY_COUNT": 1,
+    "PROXY_FIX": False,  # the older name: true means TRUSTED_PROXY=*
+    "METRICS_ENABLED": False,  # /metrics in Prometheus format
+    "METRICS_TOKEN": "",  # when set, /metrics needs "Authorization: Bearer <token>"
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set per request when served over HTTPS
@@ -82,13 +88,15 @@ def create_app(config=None):
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
-    app.config["ARGON2_COST"] = tuple(app.config["ARGON2_COST"])
+    settings.validate(app.config)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
-    if app.config["PROXY_FIX"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if app.config["TRUSTED_PROXY"]:
+        app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
+                                               app.config["TRUSTED_PROXY_COUNT"])
     app.session_interface = SessionInterface()
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
+    serving.init_access_log(app)
     app.before_request(_connect_db)
     app.teardown_request(_close_db)
     with models.db.connection_context():
@@ -349,13 +357,18 @@ def main(argv):
     if "--demo" in argv:
         os.environ["ASN_DEMO"] = "true"
         os.environ.setdefault("ASN_DATABASE_URL", "sqlite:///instance/demo.db")
-    app = create_app()
+    serving.configure_logging()
+    try:
+        app = create_app()
+    except settings.SettingsError as exc:
+        print(f"Portal ASN Digital tidak dijalankan: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
     if app.config["MAIL_URL"] or app.config["SMS_SENDER"]:
         threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
-    waitress.serve(app, host=host, port=port, threads=8, ident="portal-asn")
+    waitress.serve(app, **serving.waitress_options(app.config))
 
 
 def _retry_mail_forever(app, interval=60):
