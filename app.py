@@ -101,6 +101,10 @@ def create_app(config=None):
     app.teardown_request(_close_db)
     with models.db.connection_context():
         models.create_tables()
+        if not models.KeyCheck.matches(app.config["SECRET_KEY"]):
+            raise settings.SettingsError(
+                "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
+                "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
         if app.config["DEMO"]:
             demo.seed()
 

@@ -711,6 +711,38 @@ class Authenticator(BaseModel):
                                      & Authenticator.confirmed_at.is_null()).execute()
 
 
+class KeyCheck(BaseModel):
+    """A constant encrypted with the secret key on first start. A database restored under
+    another ASN_SECRET_KEY is then refused at start-up, instead of failing at every OTP."""
+
+    PLAINTEXT = "portal-asn key check"
+
+    value = TextField()
+    created_at = DateTimeField(default=now)
+
+    @classmethod
+    def matches(cls, secret_key: str) -> bool:
+        """True if `secret_key` is the key the stored secrets were encrypted with; the first
+        call stores the check value (tested first against an existing TOTP secret)."""
+        with db.atomic():
+            stored = cls.select().order_by(cls.id).first()
+            if stored is None:
+                sample = Authenticator.select().order_by(Authenticator.id).first()
+                if sample is not None and not _decrypts(sample.secret_encrypted, secret_key):
+                    return False
+                cls.create(value=security.encrypt(cls.PLAINTEXT, secret_key))
+                return True
+        return _decrypts(stored.value, secret_key)
+
+
+def _decrypts(ciphertext: str, secret_key: str) -> bool:
+    try:
+        security.decrypt(ciphertext, secret_key)
+    except ValueError:
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------- recovery codes
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -973,7 +1005,7 @@ class AuditEvent(BaseModel):
 
 
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
-              Authenticator, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
+              Authenticator, KeyCheck, RecoveryCode, Token, SessionRecord, Message, AuditEvent]
 
 
 # --------------------------------------------------------------------------- admin console

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import app as app_module
+import models
 from settings import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +81,46 @@ def test_python_app_py_prints_one_line_and_exits_2(tmp_path):
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert "ASN_MAX_FAILED_LOGINS='five' tidak valid" in line
+
+
+# --------------------------------------------------------------------------- the secret key
+
+
+@pytest.fixture
+def enrolled_under_key_a(make_app, clock):
+    """A database with an enrolled authenticator, encrypted under the key "kunci-a"."""
+    from tests.helpers import first_login, make_employee
+
+    app = make_app(SECRET_KEY="kunci-a")
+    with models.db.connection_context():
+        make_employee()
+    first_login(app.test_client())
+    return app
+
+
+def test_restore_under_another_secret_key_refuses_start(make_app, enrolled_under_key_a):
+    with pytest.raises(SettingsError) as raised:
+        make_app(SECRET_KEY="kunci-b")
+    assert str(raised.value).startswith("ASN_SECRET_KEY ") and "Secret key lost" in str(raised.value)
+    make_app(SECRET_KEY="kunci-a")  # the right key still starts
+
+
+def test_database_from_before_the_key_check_is_tested_on_its_totp_secrets(make_app, enrolled_under_key_a):
+    with models.db.connection_context():
+        models.KeyCheck.delete().execute()
+    with pytest.raises(SettingsError):
+        make_app(SECRET_KEY="kunci-b")
+    with models.db.connection_context():
+        assert models.KeyCheck.select().count() == 0
+    make_app(SECRET_KEY="kunci-a")
+    with models.db.connection_context():
+        assert models.KeyCheck.select().count() == 1
+    with pytest.raises(SettingsError):
+        make_app(SECRET_KEY="kunci-b")
+
+
+def test_python_app_py_refuses_a_wrong_secret_key(tmp_path, enrolled_under_key_a):
+    database = enrolled_under_key_a.config["DATABASE_URL"]
+    result = _run_app_py(tmp_path, ASN_DATABASE_URL=database, ASN_SECRET_KEY="kunci-b")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini" in result.stderr
