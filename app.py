@@ -22,7 +22,7 @@ import models
 import security
 import serving
 import settings
-from views import limiter, register_blueprints
+from views import limiter, localtime, register_blueprints
 
 ROOT = Path(__file__).resolve().parent
 
@@ -121,6 +121,7 @@ def create_app(config=None):
 
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = _asset_url
+    app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
     app.after_request(_security_headers)
     app.after_request(_compress)

@@ -80,6 +80,17 @@ def new_password_problems(employee, account=None):
     return new, problems
 
 
+def today():
+    """Today in the portal's time zone (ASN_TIMEZONE)."""
+    return security.clock.today(current_app.config["TIMEZONE"])
+
+
+def localtime(moment, format="%d-%m-%Y %H:%M %Z") -> str:
+    """The template filter for every time on a page or in a mail: stored UTC shown in
+    ASN_TIMEZONE, with its abbreviation (WIB, WITA, WIT) where the format asks for it."""
+    return security.local(moment, current_app.config["TIMEZONE"]).strftime(format) if moment else "—"
+
+
 def client():
     return {"ip": request.remote_addr or "", "user_agent": request.user_agent.string or ""}
 
