@@ -910,6 +910,8 @@ class Message(BaseModel):
     retried with back-off, "failed" after MAX_ATTEMPTS."""
 
     MAX_ATTEMPTS = 8
+    # A message still "sending" after this long was cut off (the process died mid-send).
+    SENDING_TIMEOUT = timedelta(minutes=5)
 
     channel = CharField(default="email")  # email | sms
     recipient = CharField()
@@ -925,13 +927,19 @@ class Message(BaseModel):
     sent_at = DateTimeField(null=True)
 
     @classmethod
+    def _is_due(cls):
+        """Pending and its time has come, or stuck in "sending" past SENDING_TIMEOUT (a
+        claim sets next_attempt_at to the moment it counts as stuck)."""
+        return cls.status.in_(("pending", "sending")) & (cls.next_attempt_at <= now())
+
+    @classmethod
     def due(cls):
-        return cls.select().where((cls.status == "pending") & (cls.next_attempt_at <= now()))
+        return cls.select().where(cls._is_due())
 
     def claim(self) -> bool:
         """Only one process or thread sends a given message."""
-        return bool(Message.update(status="sending").where(
-            (Message.id == self.id) & (Message.status == "pending")).execute())
+        return bool(Message.update(status="sending", next_attempt_at=now() + self.SENDING_TIMEOUT).where(
+            (Message.id == self.id) & ((Message.status == "pending") | Message._is_due())).execute())
 
     def mark_sent(self) -> None:
         Message.update(status="sent", sent_at=now(), attempts=Message.attempts + 1,
@@ -943,6 +951,11 @@ class Message(BaseModel):
         delay = timedelta(minutes=min(2 ** attempts, 120))
         Message.update(status=status, attempts=attempts, last_error=error[:255],
                        next_attempt_at=now() + delay).where(Message.id == self.id).execute()
+
+    @classmethod
+    def with_status(cls, statuses):
+        """For the console: oldest first, so what waits longest is on top."""
+        return cls.select().where(cls.status.in_(statuses)).order_by(cls.id)
 
     @classmethod
     def outbox(cls, channel=None):

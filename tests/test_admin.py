@@ -48,6 +48,7 @@ MINIMUM_ROLE = {
     "admin.document_download": "admin",
     "admin.leave_requests": "admin",
     "admin.leave_decide": "admin",
+    "admin.messages": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -1,7 +1,7 @@
 """Helpdesk and admin console: employees (search, CSV upload, contact data, roles), the
 helpdesk actions on an account, each after the operator records how the caller's
-identity was checked, and the audit log. Every route needs a fully signed-in helpdesk or
-admin; the routes marked admin_only need an admin."""
+identity was checked, the audit log, and the queue of outgoing messages. Every route needs
+a fully signed-in helpdesk or admin; the routes marked admin_only need an admin."""
 
 import csv
 import io
@@ -505,6 +505,26 @@ def _notify(employee, spec) -> bool:
     else:
         return False
     return True
+
+
+# --------------------------------------------------------------------------- outbox
+
+# What the outbox page lists under each tab: never the messages already sent.
+MESSAGE_TABS = {"antre": ("Dalam antrean", ("pending", "sending")),
+                "gagal": ("Gagal", ("failed",)),
+                "tanpa-server": ("Tidak dikirim (tanpa server surel/SMS)", ("outbox",))}
+MESSAGES_PER_PAGE = 50
+
+
+@bp.get("/pesan")
+@admin_only
+def messages():
+    tab = request.args.get("status", "antre")
+    if tab not in MESSAGE_TABS:
+        tab = "antre"
+    page, pager = _pager(models.Message.with_status(MESSAGE_TABS[tab][1]), MESSAGES_PER_PAGE)
+    return respond("admin/messages.html", "console", messages=list(page), pager=pager, tabs=MESSAGE_TABS,
+                   shown_tab=tab, max_attempts=models.Message.MAX_ATTEMPTS)
 
 
 # --------------------------------------------------------------------------- audit log
