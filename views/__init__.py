@@ -32,7 +32,7 @@ def per_nip_code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, help, mfa, trainer
+    from views import account, admin, auth, dashboard, health, help, mfa, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -41,6 +41,7 @@ def register_blueprints(app):
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
+    app.register_blueprint(health.bp)
 
 
 def respond(template: str, block: str, status: int = 200, **context):

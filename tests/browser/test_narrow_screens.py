@@ -61,6 +61,8 @@ NOT_PAGES = {
     "admin.document_download": "PDF download",
     "dashboard.document_download": "PDF download",
     "mfa.recovery_codes_download": "text file download",
+    "health.healthz": "JSON for load balancers (tests/test_health.py)",
+    "health.metrics": "Prometheus text, 404 unless enabled (tests/test_health.py)",
 }
 
 # Pages that only exist half-way through a journey: the visitor who sees them.
