@@ -16,14 +16,15 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
 import letters
 import mail
 import models
 import security
-from views import limiter, register_blueprints
+import serving
+import settings
+from views import limiter, localtime, register_blueprints
 
 ROOT = Path(__file__).resolve().parent
 
@@ -55,7 +56,12 @@ DEFAULTS = {
     "TOTP_ISSUER": "Portal ASN Digital",
     "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
-    "PROXY_FIX": False,  # trust one proxy's X-Forwarded-* headers
+    "TIMEZONE": "Asia/Jakarta",  # every time shown or mailed; Asia/Makassar (WITA), Asia/Jayapura (WIT)
+    "TRUSTED_PROXY": "",  # the reverse proxy's address (or *) whose X-Forwarded-* headers count
+    "TRUSTED_PROXY_COUNT": 1,
+    "PROXY_FIX": False,  # the older name: true means TRUSTED_PROXY=*
+    "METRICS_ENABLED": False,  # /metrics in Prometheus format
+    "METRICS_TOKEN": "",  # when set, /metrics needs "Authorization: Bearer <token>"
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set per request when served over HTTPS
@@ -84,20 +90,26 @@ def create_app(config=None):
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    settings.validate(app.config)
     _check_sign_in_settings(app)
     models.use_secret_key(app.config["SECRET_KEY"])
-    app.config["ARGON2_COST"] = tuple(app.config["ARGON2_COST"])
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
-    if app.config["PROXY_FIX"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if app.config["TRUSTED_PROXY"]:
+        app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
+                                               app.config["TRUSTED_PROXY_COUNT"])
     app.session_interface = SessionInterface()
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
+    serving.init_access_log(app)
     app.before_request(_connect_db)
     app.before_request(_reject_nul_bytes)
     app.teardown_request(_close_db)
     with models.db.connection_context():
         models.create_tables()
+        if not models.KeyCheck.matches(app.config["SECRET_KEY"]):
+            raise settings.SettingsError(
+                "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
+                "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
         if app.config["DEMO"]:
             demo.seed()
 
@@ -114,6 +126,7 @@ def create_app(config=None):
 
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = _asset_url
+    app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
     app.after_request(_security_headers)
     app.after_request(_compress)
@@ -123,17 +136,12 @@ def create_app(config=None):
 # --------------------------------------------------------------------------- plumbing
 
 
-class SettingsError(RuntimeError):
-    """A setting that would make the portal unsafe or broken; start-up stops with its message."""
-
-
 def _check_sign_in_settings(app):
+    """What settings.validate cannot see alone: combinations that would make sign-in unsafe."""
     cfg = app.config
-    if cfg["FIRST_LOGIN"] not in ("code", "letter", "nik"):
-        raise SettingsError(f"ASN_FIRST_LOGIN harus code, letter atau nik (bukan {cfg['FIRST_LOGIN']!r}).")
     if cfg["FIRST_LOGIN"] == "nik":
         if not (cfg["DEMO"] or cfg["ALLOW_NIK_ONLY"]):
-            raise SettingsError("ASN_FIRST_LOGIN=nik membuat siapa pun yang tahu NIP dan NIK (data publik) "
+            raise settings.SettingsError("ASN_FIRST_LOGIN=nik membuat siapa pun yang tahu NIP dan NIK (data publik) "
                                 "dapat mengambil alih akun yang belum pernah dipakai. Pakai code atau letter, "
                                 "atau setel juga ASN_ALLOW_NIK_ONLY=true bila memang disengaja.")
         app.logger.warning("PERINGATAN: ASN_FIRST_LOGIN=nik: login pertama hanya memakai NIP dan NIK, yang "
@@ -141,12 +149,10 @@ def _check_sign_in_settings(app):
     base_url = cfg["BASE_URL"].rstrip("/")
     if not base_url:
         if not cfg["DEMO"]:
-            raise SettingsError("ASN_BASE_URL wajib diisi dengan alamat publik portal, misalnya "
+            raise settings.SettingsError("ASN_BASE_URL wajib diisi dengan alamat publik portal, misalnya "
                                 "https://asn.instansi.go.id: setiap tautan dalam email memakainya.")
         return
     parsed = urlparse(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise SettingsError(f"ASN_BASE_URL harus alamat http:// atau https:// lengkap (bukan {base_url!r}).")
     cfg["BASE_URL"] = base_url
     if cfg.get("TRUSTED_HOSTS") is None:
         # Requests naming another host are refused, so no page or link is ever built from
@@ -166,7 +172,8 @@ def _instance_secret_key(folder: Path) -> str:
 
 
 def _connect_db():
-    models.db.connect(reuse_if_open=True)
+    if request.endpoint != "health.healthz":  # it reports an unreachable database itself
+        models.db.connect(reuse_if_open=True)
 
 
 def _close_db(exc):
@@ -409,17 +416,18 @@ def main(argv):
     if "--demo" in argv:
         os.environ["ASN_DEMO"] = "true"
         os.environ.setdefault("ASN_DATABASE_URL", "sqlite:///instance/demo.db")
+    serving.configure_logging()
     try:
         app = create_app()
-    except SettingsError as exc:
-        print(f"Portal tidak dijalankan: {exc}", file=sys.stderr)
+    except settings.SettingsError as exc:
+        print(f"Portal ASN Digital tidak dijalankan: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
     if app.config["MAIL_URL"] or app.config["SMS_SENDER"]:
         threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
-    waitress.serve(app, host=host, port=port, threads=8, ident="portal-asn")
+    waitress.serve(app, **serving.waitress_options(app.config))
 
 
 def _retry_mail_forever(app, interval=60):

@@ -342,7 +342,7 @@ class PhoneCode:
     device: str
     code: str
     seconds_left: int
-    phone_time: object  # the phone's own clock, in WIB
+    phone_time: object  # the phone's own clock (UTC, shown in the portal's time zone)
     skew_minutes: int
     note: str = ""
     entry_id: int | None = None
@@ -384,7 +384,7 @@ def _phone_code(device, secret, at, skew_seconds, note="", entry_id=None) -> Pho
     timestamp = moment.replace(tzinfo=UTC).timestamp()
     return PhoneCode(device=device, code=pyotp.TOTP(secret).at(timestamp),
                      seconds_left=security.TOTP_PERIOD - int(timestamp) % security.TOTP_PERIOD,
-                     phone_time=moment + timedelta(hours=7), skew_minutes=round(skew_seconds / 60),
+                     phone_time=moment, skew_minutes=round(skew_seconds / 60),
                      note=note, entry_id=entry_id)
 
 

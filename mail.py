@@ -104,6 +104,8 @@ def deliver(app, message_id: int) -> bool:
         message = models.Message.get_or_none(models.Message.id == message_id)
         if message is None or not message.claim():
             return False
+        if message.status == "sending":
+            log.warning("message %s was left sending (a process stopped mid-send); sending again", message.id)
         try:
             if message.channel == "sms":
                 _sms_sender(app.config["SMS_SENDER"])(message.recipient, message.body)

@@ -826,6 +826,38 @@ class Authenticator(BaseModel):
                                      & Authenticator.confirmed_at.is_null()).execute()
 
 
+class KeyCheck(BaseModel):
+    """A constant encrypted with the secret key on first start. A database restored under
+    another ASN_SECRET_KEY is then refused at start-up, instead of failing at every OTP."""
+
+    PLAINTEXT = "portal-asn key check"
+
+    value = TextField()
+    created_at = DateTimeField(default=now)
+
+    @classmethod
+    def matches(cls, secret_key: str) -> bool:
+        """True if `secret_key` is the key the stored secrets were encrypted with; the first
+        call stores the check value (tested first against an existing TOTP secret)."""
+        with db.atomic():
+            stored = cls.select().order_by(cls.id).first()
+            if stored is None:
+                sample = Authenticator.select().order_by(Authenticator.id).first()
+                if sample is not None and not _decrypts(sample.secret_encrypted, secret_key):
+                    return False
+                cls.create(value=security.encrypt(cls.PLAINTEXT, secret_key))
+                return True
+        return _decrypts(stored.value, secret_key)
+
+
+def _decrypts(ciphertext: str, secret_key: str) -> bool:
+    try:
+        security.decrypt(ciphertext, secret_key)
+    except ValueError:
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------- recovery codes
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -1152,6 +1184,8 @@ class Message(BaseModel):
     retried with back-off, "failed" after MAX_ATTEMPTS."""
 
     MAX_ATTEMPTS = 8
+    # A message still "sending" after this long was cut off (the process died mid-send).
+    SENDING_TIMEOUT = timedelta(minutes=5)
 
     channel = CharField(default="email")  # email | sms
     recipient = CharField()
@@ -1167,13 +1201,19 @@ class Message(BaseModel):
     sent_at = DateTimeField(null=True)
 
     @classmethod
+    def _is_due(cls):
+        """Pending and its time has come, or stuck in "sending" past SENDING_TIMEOUT (a
+        claim sets next_attempt_at to the moment it counts as stuck)."""
+        return cls.status.in_(("pending", "sending")) & (cls.next_attempt_at <= now())
+
+    @classmethod
     def due(cls):
-        return cls.select().where((cls.status == "pending") & (cls.next_attempt_at <= now()))
+        return cls.select().where(cls._is_due())
 
     def claim(self) -> bool:
         """Only one process or thread sends a given message."""
-        return bool(Message.update(status="sending").where(
-            (Message.id == self.id) & (Message.status == "pending")).execute())
+        return bool(Message.update(status="sending", next_attempt_at=now() + self.SENDING_TIMEOUT).where(
+            (Message.id == self.id) & ((Message.status == "pending") | Message._is_due())).execute())
 
     def mark_sent(self) -> None:
         """Sent: a reset or activation link in it has done its job here, and a copy of the
@@ -1188,6 +1228,11 @@ class Message(BaseModel):
         delay = timedelta(minutes=min(2 ** attempts, 120))
         Message.update(status=status, attempts=attempts, last_error=error[:255],
                        next_attempt_at=now() + delay).where(Message.id == self.id).execute()
+
+    @classmethod
+    def with_status(cls, statuses):
+        """For the console: oldest first, so what waits longest is on top."""
+        return cls.select().where(cls.status.in_(statuses)).order_by(cls.id)
 
     @classmethod
     def outbox(cls, channel=None):
@@ -1250,8 +1295,8 @@ class AuditEvent(BaseModel):
 
 
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
-              Authenticator, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip, ActivationLetter,
-              RegistrationRequest, Message, AuditEvent]
+              Authenticator, KeyCheck, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip,
+              ActivationLetter, RegistrationRequest, Message, AuditEvent]
 
 
 # --------------------------------------------------------------------------- admin console

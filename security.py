@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyotp
 import segno
@@ -33,9 +34,9 @@ class Clock:
             return self.frozen_at
         return datetime.now(UTC).replace(tzinfo=None)
 
-    def today(self) -> date:
-        # Dates the employee sees (masa kerja) are in Western Indonesia Time.
-        return (self.now() + timedelta(hours=7)).date()
+    def today(self, zone: str) -> date:
+        """The date in the portal's time zone (ASN_TIMEZONE): masa kerja, leave years."""
+        return local(self.now(), zone).date()
 
     def freeze(self, at: datetime) -> None:
         self.frozen_at = at
@@ -52,6 +53,16 @@ clock = Clock()
 
 def now() -> datetime:
     return clock.now()
+
+
+def local(moment: datetime, zone: str) -> datetime:
+    """A stored moment (naive UTC) in `zone`, aware, so "%Z" gives WIB, WITA or WIT."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+
+
+def utc_from_local(moment: datetime, zone: str) -> datetime:
+    """A wall-clock time in `zone` (a date filter typed by an operator) as stored: naive UTC."""
+    return moment.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------- NIP / NIK

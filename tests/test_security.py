@@ -188,7 +188,8 @@ def test_clock_freeze_and_advance():
     clock.freeze(datetime(2026, 1, 31, 20, 0))
     clock.advance(minutes=15)
     assert clock.now() == datetime(2026, 1, 31, 20, 15)
-    assert clock.today() == date(2026, 2, 1)  # 03:15 WIB
+    assert clock.today("Asia/Jakarta") == date(2026, 2, 1)  # 03:15 WIB
+    assert clock.today("Asia/Makassar") == date(2026, 2, 1) and clock.now().date() == date(2026, 1, 31)
 
 
 # --------------------------------------------------------------------------- clock-skew diagnosis

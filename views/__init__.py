@@ -36,7 +36,7 @@ def code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, help, mfa, trainer
+    from views import account, admin, auth, dashboard, health, help, mfa, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
@@ -45,6 +45,7 @@ def register_blueprints(app):
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
+    app.register_blueprint(health.bp)
 
 
 def respond(template: str, block: str, status: int = 200, **context):
@@ -83,6 +84,17 @@ def new_password_problems(employee, account=None):
     if not problems and account is not None and account.check_password(new, current_app.config["ARGON2_COST"]):
         problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
     return new, problems
+
+
+def today():
+    """Today in the portal's time zone (ASN_TIMEZONE)."""
+    return security.clock.today(current_app.config["TIMEZONE"])
+
+
+def localtime(moment, format="%d-%m-%Y %H:%M %Z") -> str:
+    """The template filter for every time on a page or in a mail: stored UTC shown in
+    ASN_TIMEZONE, with its abbreviation (WIB, WITA, WIT) where the format asks for it."""
+    return security.local(moment, current_app.config["TIMEZONE"]).strftime(format) if moment else "—"
 
 
 def client():

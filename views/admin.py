@@ -1,7 +1,7 @@
 """Helpdesk and admin console: employees (search, CSV upload, contact data, roles), the
 helpdesk actions on an account, each after the operator records how the caller's
-identity was checked, and the audit log. Every route needs a fully signed-in helpdesk or
-admin; the routes marked admin_only need an admin."""
+identity was checked, the audit log, and the queue of outgoing messages. Every route needs
+a fully signed-in helpdesk or admin; the routes marked admin_only need an admin."""
 
 import csv
 import io
@@ -29,7 +29,7 @@ import mail
 import models
 import security
 from security import now
-from views import audit, go, respond
+from views import audit, go, localtime, respond
 
 bp = Blueprint("admin", __name__)
 
@@ -38,7 +38,6 @@ EMPLOYEES_PER_PAGE = 20
 EVENTS_PER_PAGE = 50
 UPLOAD_ERRORS_SHOWN = 200
 APPROVED_ACTIVATION_HOURS = 7 * 24
-WIB = timedelta(hours=7)  # times are stored in UTC; operators read Western Indonesia Time
 
 
 @bp.before_request
@@ -58,11 +57,6 @@ def admin_only(view):
             abort(403)
         return view(*args, **kwargs)
     return wrapped
-
-
-@bp.app_template_filter("wib")
-def wib(moment) -> str:
-    return (moment + WIB).strftime("%d-%m-%Y %H:%M WIB") if moment else "—"
 
 
 @bp.app_template_filter("masked_nik")
@@ -503,7 +497,7 @@ def action_post(nip, action):
 def _notify(employee, spec) -> bool:
     """Tells the employee what the helpdesk did (never the password), so an action they
     did not ask for does not go unnoticed. E-mail, else SMS; False when neither is known."""
-    context = {"nama": employee.nama, "waktu": wib(now()), "jam": models.TEMPORARY_PASSWORD_HOURS,
+    context = {"nama": employee.nama, "waktu": localtime(now()), "jam": models.TEMPORARY_PASSWORD_HOURS,
                "kontak": current_app.config["HELPDESK_CONTACT"]}
     if employee.email:
         mail.send_email(employee.email, spec.subject, spec.template, nip=employee.nip, **context)
@@ -582,6 +576,26 @@ def activation_letters_post():
                      download_name=f"surat-aktivasi-{now():%Y%m%d-%H%M}.pdf")
 
 
+# --------------------------------------------------------------------------- outbox
+
+# What the outbox page lists under each tab: never the messages already sent.
+MESSAGE_TABS = {"antre": ("Dalam antrean", ("pending", "sending")),
+                "gagal": ("Gagal", ("failed",)),
+                "tanpa-server": ("Tidak dikirim (tanpa server surel/SMS)", ("outbox",))}
+MESSAGES_PER_PAGE = 50
+
+
+@bp.get("/pesan")
+@admin_only
+def messages():
+    tab = request.args.get("status", "antre")
+    if tab not in MESSAGE_TABS:
+        tab = "antre"
+    page, pager = _pager(models.Message.with_status(MESSAGE_TABS[tab][1]), MESSAGES_PER_PAGE)
+    return respond("admin/messages.html", "console", messages=list(page), pager=pager, tabs=MESSAGE_TABS,
+                   shown_tab=tab, max_attempts=models.Message.MAX_ATTEMPTS)
+
+
 # --------------------------------------------------------------------------- audit log
 
 EVENT_LABELS = {
@@ -630,10 +644,10 @@ def _audit_filters():
             continue
         try:
             day = date.fromisoformat(form[name])
-        except ValueError:
+            filters[key] = security.utc_from_local(datetime.combine(day + timedelta(days=days), time()),
+                                                   current_app.config["TIMEZONE"])
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999
             errors[name] = "Tanggal dengan format TTTT-BB-HH, misalnya 2026-11-23."
-            continue
-        filters[key] = datetime.combine(day + timedelta(days=days), time()) - WIB
     if filters.get("start") and filters.get("end") and filters["start"] >= filters["end"]:
         errors["sampai"] = "Tanggal akhir tidak boleh sebelum tanggal awal."
     return form, filters, errors
@@ -659,22 +673,23 @@ def audit_export():
         return audit_log()
     audit("audit.exported", actor=current_user,
           detail="; ".join(f"{k}={v}" for k, v in form.items() if v) or "semua")
-    filename = f"log-audit-{(now() + WIB):%Y%m%d-%H%M}.csv"
-    return Response(_csv_lines(models.AuditEvent.search(**filters)), mimetype="text/csv",
+    filename = f"log-audit-{localtime(now(), '%Y%m%d-%H%M')}.csv"
+    return Response(_csv_lines(models.AuditEvent.search(**filters), current_app.config["TIMEZONE"]),
+                    mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _csv_lines(query):
+def _csv_lines(query, zone: str):
     """Streamed: the log can be long. The request's connection is closed by the time the
     server reads this, so the generator opens its own."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so spreadsheet programs read UTF-8
-    writer.writerow(["waktu_wib", "peristiwa", "nip", "petugas", "ip", "user_agent", "keterangan"])
+    writer.writerow(["waktu", "peristiwa", "nip", "petugas", "ip", "user_agent", "keterangan"])
     with models.db.connection_context():
         for count, event in enumerate(query.iterator(), 1):
-            writer.writerow([(event.created_at + WIB).strftime("%Y-%m-%d %H:%M:%S"), _cell(event.event),
-                             _cell(event.nip), _cell(event.actor_nip or ""), _cell(event.ip),
+            writer.writerow([security.local(event.created_at, zone).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                             _cell(event.event), _cell(event.nip), _cell(event.actor_nip or ""), _cell(event.ip),
                              _cell(event.user_agent), _cell(event.detail)])
             if count % 1000 == 0:
                 yield buffer.getvalue()

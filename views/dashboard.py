@@ -11,7 +11,7 @@ from flask_login import current_user, login_required, logout_user
 import mail
 import models
 import security
-from security import clock, now
+from security import now
 from views import (
     audit,
     enrollment_context,
@@ -21,6 +21,7 @@ from views import (
     new_password_problems,
     reauthenticate,
     respond,
+    today,
 )
 
 bp = Blueprint("dashboard", __name__)
@@ -58,8 +59,8 @@ def _parse_date(text: str):
 def index():
     employee = current_user.employee
     return respond("dashboard/index.html", "page", employee=employee,
-                   masa_kerja=employee.masa_kerja(clock.today()),
-                   promotion=employee.next_regular_promotion(), today=clock.today(),
+                   masa_kerja=employee.masa_kerja(today()),
+                   promotion=employee.next_regular_promotion(), today=today(),
                    recovery_codes_left=models.RecoveryCode.remaining(current_user))
 
 
@@ -91,7 +92,7 @@ def document_download(document_id):
 
 def _leave_page(status=200, errors=None, form=None):
     employee = current_user.employee
-    year = clock.today().year
+    year = today().year
     used = models.LeaveRequest.annual_days_used(employee, year)
     return respond("dashboard/leave.html", "leave_form" if status != 200 else "page", status,
                    requests=models.LeaveRequest.of(employee).limit(LEAVE_SHOWN), types=models.LEAVE_TYPES,

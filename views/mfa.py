@@ -2,7 +2,6 @@
 
 import json
 import re
-from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -40,7 +39,7 @@ def _setup_page(account, status=200, errors=None, device_name="", help=()):
                    help=help, **enrollment_context(account),
                    on_phone=bool(MOBILE_USER_AGENT.search(request.user_agent.string or "")),
                    qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip),
-                   server_time=now() + timedelta(hours=7))  # WIB
+                   server_time=security.local(now(), cfg["TIMEZONE"]))
 
 
 @bp.get("/setup")

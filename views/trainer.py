@@ -4,7 +4,6 @@ mailbox. Everything here answers 404 unless demo mode is on, and touches demo ac
 
 import html
 import re
-from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, request
 from markupsafe import Markup
@@ -153,6 +152,6 @@ def _linked(text: str) -> Markup:
 
 @bp.get("/surel")
 def mailbox():
-    messages = [{"message": m, "when": m.created_at + timedelta(hours=7), "body": _linked(m.body)}
+    messages = [{"message": m, "when": m.created_at, "body": _linked(m.body)}
                 for m in demo.emails()]
     return respond("trainer/mailbox.html", "content", messages=messages)

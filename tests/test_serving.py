@@ -1,0 +1,153 @@
+"""serving.py: the trusted reverse proxy (a real waitress server, and the middleware for
+gunicorn), the access log with its request id, and logging with timestamps."""
+
+import contextlib
+import http.client
+import logging
+import threading
+
+import pytest
+import waitress
+from flask import request
+
+import models
+import serving
+from tests.helpers import NIP, login
+
+FORWARDED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+             "X-Forwarded-Host": "asn.instansi.go.id"}
+
+
+def _probe(app):
+    """A route that shows what the application sees of the client."""
+    app.add_url_rule("/_probe", "probe", lambda: f"{request.remote_addr} {request.scheme} {request.host}")
+    return app
+
+
+def _run_until_closed(server):
+    with contextlib.suppress(OSError):  # closing the listening socket ends the loop this way
+        server.run()
+
+
+@pytest.fixture
+def serve():
+    """Runs an app under a real waitress server on 127.0.0.1 with the options of
+    `python app.py`; returns a function that sends one request and gives the response."""
+    servers = []
+
+    def start(app):
+        options = {**serving.waitress_options(app.config), "host": "127.0.0.1", "port": 0, "threads": 2}
+        server = waitress.create_server(app, **options)
+        threading.Thread(target=_run_until_closed, args=(server,), daemon=True).start()
+        servers.append(server)
+
+        def send(method, path, headers=None, body=None):
+            connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            response.text = response.read().decode()
+            connection.close()
+            return response
+        return send
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_waitress_takes_client_ip_scheme_and_host_from_the_trusted_proxy(make_app, serve):
+    send = serve(_probe(make_app(TRUSTED_PROXY="127.0.0.1", WTF_CSRF_ENABLED=True)))
+    assert send("GET", "/_probe", FORWARDED).text == "203.0.113.7 https asn.instansi.go.id"
+    cookie = send("GET", "/login", FORWARDED).getheader("Set-Cookie")
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_waitress_ignores_forwarded_headers_from_any_other_address(make_app, serve):
+    send = serve(_probe(make_app(TRUSTED_PROXY="10.1.2.3", WTF_CSRF_ENABLED=True)))
+    assert send("GET", "/_probe", FORWARDED).text.startswith("127.0.0.1 http 127.0.0.1:")
+    assert "Secure" not in send("GET", "/login", FORWARDED).getheader("Set-Cookie")
+
+
+def test_waitress_without_a_trusted_proxy_ignores_forwarded_headers(make_app, serve):
+    send = serve(_probe(make_app()))
+    assert send("GET", "/_probe", FORWARDED).text.startswith("127.0.0.1 http 127.0.0.1:")
+
+
+def test_audit_log_records_the_client_behind_the_proxy(make_app, serve, employee):
+    send = serve(make_app(TRUSTED_PROXY="*"))
+    body = f"nip={NIP}&password=salah"
+    send("POST", "/login", {**FORWARDED, "Content-Type": "application/x-www-form-urlencoded"}, body)
+    with models.db.connection_context():
+        assert [e.ip for e in models.AuditEvent.for_nip(NIP)] == ["203.0.113.7"]
+
+
+def test_proxy_count_takes_the_address_that_many_hops_back(make_app, serve):
+    send = serve(_probe(make_app(TRUSTED_PROXY="127.0.0.1", TRUSTED_PROXY_COUNT=2)))
+    headers = {**FORWARDED, "X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+    assert send("GET", "/_probe", headers).text.startswith("198.51.100.9 ")
+
+
+@pytest.mark.parametrize("remote_addr, seen", [("10.0.0.2", "203.0.113.7 https asn.instansi.go.id"),
+                                               ("10.0.0.66", "10.0.0.66 http localhost")])
+def test_middleware_for_gunicorn_trusts_only_the_proxy_address(make_app, remote_addr, seen):
+    client = _probe(make_app(TRUSTED_PROXY="10.0.0.2")).test_client()
+    response = client.get("/_probe", headers=FORWARDED, environ_base={"REMOTE_ADDR": remote_addr})
+    assert response.get_data(as_text=True) == seen
+
+
+def test_old_proxy_fix_setting_still_trusts_the_proxy(make_app):
+    app = _probe(make_app(PROXY_FIX=True))
+    assert app.config["TRUSTED_PROXY"] == "*"
+    response = app.test_client().get("/_probe", headers=FORWARDED)
+    assert response.get_data(as_text=True) == "203.0.113.7 https asn.instansi.go.id"
+
+
+# --------------------------------------------------------------------------- access log
+
+
+def test_one_access_log_line_per_request_with_request_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="portal.access"):
+        response = client.get("/login?next=/dashboard/")
+    [record] = [r for r in caplog.records if r.name == "portal.access"]
+    line = record.getMessage()
+    request_id = response.headers["X-Request-ID"]
+    assert len(request_id) == 16 and line.endswith(f" id={request_id}")
+    timestamp, ip, method, path, status, duration = line.split()[:6]
+    assert timestamp[:4].isdigit() and timestamp[10] == "T" and timestamp.endswith("Z")
+    assert (ip, method, path, status) == ("127.0.0.1", "GET", "/login", "200")
+    assert duration.endswith("ms") and float(duration[:-2]) >= 0
+    assert "next" not in line
+
+
+def test_request_id_from_the_proxy_is_kept_when_well_formed(client):
+    assert client.get("/login", headers={"X-Request-ID": "abc123def456"}).headers["X-Request-ID"] == "abc123def456"
+    forged = client.get("/login", headers={"X-Request-ID": "<script> id=1"}).headers["X-Request-ID"]
+    assert forged != "<script> id=1" and len(forged) == 16
+
+
+@pytest.mark.parametrize("path", ["/reset/SeCrEt-LiNk-VaLuE-123", "/aktivasi/SeCrEt-LiNk-VaLuE-123"])
+def test_secret_links_are_masked_in_the_access_log(client, caplog, path):
+    with caplog.at_level(logging.INFO, logger="portal.access"):
+        client.get(path)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(f" {path.rsplit('/', 1)[0]}/*** " in line for line in lines)
+    assert not any("SeCrEt" in line for line in lines)
+
+
+def test_passwords_never_reach_any_log(client, employee, caplog):
+    with caplog.at_level(logging.DEBUG):
+        login(client, password="Rahasia!Sekali99")
+    assert caplog.records and not any("Rahasia" in r.getMessage() for r in caplog.records)
+
+
+def test_configured_logging_has_iso_timestamps(capsys):
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        serving.configure_logging()
+        logging.getLogger("portal.access").info("baris uji")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    line = capsys.readouterr().err.strip()
+    assert line.endswith("INFO portal.access: baris uji")
+    assert line[4] == "-" and line[10] == "T" and line[19:24] == "+0000"
