@@ -19,7 +19,9 @@ FORWARDED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
 
 
 def _probe(app):
-    """A route that shows what the application sees of the client."""
+    """A route that shows what the application sees of the client. The forwarded host and
+    the direct address are both trusted hosts here."""
+    app.config["TRUSTED_HOSTS"] = ["asn.instansi.go.id", "127.0.0.1", "localhost"]
     app.add_url_rule("/_probe", "probe", lambda: f"{request.remote_addr} {request.scheme} {request.host}")
     return app
 
@@ -74,7 +76,7 @@ def test_waitress_without_a_trusted_proxy_ignores_forwarded_headers(make_app, se
 
 
 def test_audit_log_records_the_client_behind_the_proxy(make_app, serve, employee):
-    send = serve(make_app(TRUSTED_PROXY="*"))
+    send = serve(make_app(TRUSTED_PROXY="*", BASE_URL="https://asn.instansi.go.id"))
     body = f"nip={NIP}&password=salah"
     send("POST", "/login", {**FORWARDED, "Content-Type": "application/x-www-form-urlencoded"}, body)
     with models.db.connection_context():

@@ -41,6 +41,7 @@ WRONG = [
 @pytest.mark.parametrize("name, value, allowed", WRONG)
 def test_wrong_setting_from_the_environment_stops_start(monkeypatch, tmp_path, name, value, allowed):
     monkeypatch.setenv("ASN_DATABASE_URL", f"sqlite:///{tmp_path}/portal.db")
+    monkeypatch.setenv("ASN_BASE_URL", "http://localhost")
     monkeypatch.setenv(f"ASN_{name}", value)
     with pytest.raises(SettingsError) as raised:
         app_module.create_app({"TESTING": True, "SECRET_KEY": "k"})
@@ -52,12 +53,14 @@ def test_wrong_setting_from_the_environment_stops_start(monkeypatch, tmp_path, n
                                            ("true", True), ("FALSE", False)])
 def test_booleans_accept_the_usual_words(monkeypatch, tmp_path, value, parsed):
     monkeypatch.setenv("ASN_DATABASE_URL", f"sqlite:///{tmp_path}/portal.db")
+    monkeypatch.setenv("ASN_BASE_URL", "http://localhost")
     monkeypatch.setenv("ASN_SESSION_COOKIE_SECURE", value)
     assert app_module.create_app({"TESTING": True, "SECRET_KEY": "k"}).config["SESSION_COOKIE_SECURE"] is parsed
 
 
 def test_good_values_are_parsed_once(monkeypatch, tmp_path):
     monkeypatch.setenv("ASN_DATABASE_URL", f"sqlite:///{tmp_path}/portal.db")
+    monkeypatch.setenv("ASN_BASE_URL", "http://localhost")
     for name, value in {"MAX_FAILED_LOGINS": "7", "TRUSTED_PROXY": " 10.0.0.2", "TIMEZONE": "Asia/Jayapura",
                         "ARGON2_COST": "[2, 32768]", "RATELIMIT_STORAGE_URI": "memory://",
                         "FORGOT_MIN_SECONDS": "0.25", "MAIL_URL": "smtps://u:p@mail.go.id:465"}.items():
@@ -70,6 +73,7 @@ def test_good_values_are_parsed_once(monkeypatch, tmp_path):
 
 def _run_app_py(tmp_path, **env):
     environment = {**os.environ, "ASN_DATABASE_URL": f"sqlite:///{tmp_path}/portal.db",
+                   "ASN_BASE_URL": "http://127.0.0.1:5000",
                    "ASN_SECRET_KEY": "k", **env}
     return subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True,
                           text=True, timeout=60)

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 import models
-from tests.helpers import NIP, PASSWORD, change_password, enroll, first_login, login, make_employee
+from tests.helpers import NIP, PASSWORD, change_password, enroll, first_login, make_employee, to_password_step
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def papua(make_app, clock):
 
 def test_pages_show_times_in_wit(papua):
     client = papua.test_client()
-    login(client)
+    to_password_step(client)
     change_password(client)
     setup = client.get("/mfa/setup").get_data(as_text=True)
     assert '<time id="server-time" datetime="2026-11-23T11:00:00+09:00">11.00.00</time> WIT' in setup
@@ -38,7 +38,7 @@ def test_mail_shows_time_in_wit(papua):
                 data={"password": PASSWORD, "new_password": new, "confirm_password": new})
     with models.db.connection_context():
         bodies = [m.body for m in models.Message.select().where(models.Message.nip == NIP)]
-    [mail] = [b for b in bodies if "kata sandi" in b.lower() and "23-11-2026" in b]
+    [mail] = [b for b in bodies if "telah diganti" in b and "23-11-2026" in b]
     assert "23-11-2026 11:00 WIT" in mail and "UTC" not in mail
 
 
