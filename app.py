@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.exceptions import SecurityError
 
 import demo
 import letters
@@ -291,6 +292,13 @@ def _register_error_handlers(app):
         return _error_page(400, "Sesi formulir berakhir",
                            "Formulir ini sudah kedaluwarsa atau tidak sah. Muat ulang "
                            "halaman lalu coba lagi.")
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc):
+        # A Host that is not ASN_BASE_URL's: no URL can be built for it, so a bare page.
+        return ("<!doctype html><html lang=\"id\"><meta charset=\"utf-8\"><title>Alamat tidak dikenal</title>"
+                "<p>Portal ASN Digital hanya melayani alamat resminya. Periksa alamat yang Anda buka.</p></html>",
+                400, {"Content-Type": "text/html; charset=utf-8"})
 
     @app.errorhandler(400)
     def bad_request(exc):
