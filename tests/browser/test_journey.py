@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.helpers import NIK, NIP, PASSWORD
+from tests.helpers import NIK, NIP, PASSWORD, last_code
 
 ISSUER = "Portal ASN Digital"
 NIP_WITH_SPACES = "19900101 202001 1 001"
@@ -122,6 +122,20 @@ def check_password_toggle(page, field: str, java_script_enabled: bool):
     expect(toggle).to_have_text("Tampilkan")
 
 
+def prove_with_code(page, java_script_enabled: bool):
+    """The first-login code step: the code goes to the contact on record (read here from
+    the outbox, where it waits without a mail server); a wrong one is refused first."""
+    expect(page.get_by_role("heading", level=1)).to_have_text("Masukkan kode verifikasi")
+    expect(page.locator("#code-step")).to_contain_text("b•••@example.go.id")
+    right = last_code()
+    page.locator("#code").fill("000000" if right != "000000" else "111111")
+    submit(page, "Lanjutkan", "/login/kode", java_script_enabled, status=422)
+    expect(page.locator("#code-step .alert.error")).to_contain_text("Kode salah")
+    expect(page).to_have_url(url_is("/login/kode"))
+    page.locator("#code").fill(right)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
+
+
 def change_default_password(page, java_script_enabled: bool):
     expect(page.get_by_role("heading", level=1)).to_have_text("Buat kata sandi baru")
     page.locator("#new_password").fill(PASSWORD)
@@ -168,7 +182,13 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
 
     # 1. NIP (typed with spaces, as printed on the SK) and the NIK as the default password.
     fill_login(page, NIP_WITH_SPACES if java_script_enabled else NIP, NIK)
-    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/password/new")
+    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
+
+    # 1b. The NIK is public: a code sent to the contact on record proves who is typing.
+    page.goto("/password/new")
+    expect(page).to_have_url(url_is("/login"))  # not reachable before the code
+    page.goto("/login/kode")
+    prove_with_code(page, java_script_enabled)
 
     # 2. The forced password change.
     check_password_toggle(page, "new_password", java_script_enabled)
@@ -223,7 +243,8 @@ def test_wrong_enrollment_code_keeps_the_same_secret(page, live_server, java_scr
     live_server.employee()
     page.goto("/login")
     fill_login(page, NIP, NIK)
-    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/password/new")
+    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
+    prove_with_code(page, java_script_enabled)
     change_default_password(page, java_script_enabled)
     secret = enrollment_secret(page, tmp_path / "qr-before.png")
 

@@ -40,6 +40,7 @@ from tests.helpers import (
     login,
     make_employee,
     sign_in_as,
+    to_password_step,
 )
 from views.help import TOPICS
 
@@ -70,6 +71,8 @@ JOURNEY_STATES = {
     "auth.password_new": "ganti-sandi",  # first login: the default password was right
     "mfa.setup": "aktivasi-mfa",  # new password set, MFA not yet
     "auth.otp": "kode-otp",  # password right, OTP asked
+    "auth.first_login_code": "kode-login-pertama",  # NIK right, code to the contact on record asked
+    "account.register_queued": "pendaftar-antre",  # no contact on record: waits for the helpdesk
     "account.register_verify": "pendaftar",  # registration form sent, code asked
     "account.register_password": "pendaftar-terverifikasi",
     "account.register_done": "pendaftar-selesai",
@@ -173,7 +176,7 @@ class Server:
 
     def __init__(self, database: Path, **config):
         self.app = app_module.create_app({**BROWSER_CONFIG, **config, "DATABASE_URL": f"sqlite:///{database}",
-                                          "WTF_CSRF_ENABLED": False})
+                                          "WTF_CSRF_ENABLED": False, "TRUSTED_HOSTS": ["localhost"]})
         self.cookies = {"anonim": None, "pelatih": None}
         self.args = {}
         self.server = None
@@ -183,6 +186,7 @@ class Server:
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
                                              ident="portal-asn-narrow")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.app.config.update(BASE_URL=self.url, TRUSTED_HOSTS=[self.url.removeprefix("http://")])
         self.thread = threading.Thread(target=self.server.run, name="narrow-live-server", daemon=True)
         self.thread.start()
         return self
@@ -294,11 +298,22 @@ def normal_server(database: Path) -> Server:
         "pendaftar-terverifikasi": ("198702142012012007", "3273015402870007"),
         "pendaftar-selesai": ("198805052013011008", "3273010505880008"),
     }
+    journeys["kode-login-pertama"] = ("198906062014011009", "3273010606890009")
+    journeys["pendaftar-antre"] = ("199007072015012010", "3273014707900010")
     for who, (nip, nik) in journeys.items():
-        _employee(nip=nip, nik=nik, nama=f"Pegawai {who}", email=f"{nip}@example.go.id")
+        contact = {"email": "", "telepon": ""} if who == "pendaftar-antre" else {"email": f"{nip}@example.go.id"}
+        _employee(nip=nip, nik=nik, nama=f"Pegawai {who}", **contact)
         client = app.test_client()
+        if who in ("kode-login-pertama", "pendaftar-antre"):
+            if who == "kode-login-pertama":
+                assert login(client, nip, nik).location == "/login/kode"
+            else:
+                assert client.post("/daftar", data={"nip": nip, "nik": nik, "email": f"{nip}@example.go.id",
+                                                    "telepon": "081234567899"}).location == "/daftar/menunggu"
+            server.keep(who, client)
+            continue
         if who in ("ganti-sandi", "aktivasi-mfa"):
-            assert login(client, nip, nik).location == "/password/new"
+            assert to_password_step(client, nip, nik).location == "/password/new"
             if who == "aktivasi-mfa":
                 assert change_password(client).location == "/mfa/setup"
         else:
@@ -438,7 +453,7 @@ def test_the_urls_left_out_are_redirects_or_downloads(site):
         client = server.app.test_client()
         if server.cookies.get(who):
             client.set_cookie("session", server.cookies[who])
-        response = client.get(url)
+        response = client.get(url, base_url=server.url)
         disposition = response.headers.get("Content-Disposition", "")
         assert 300 <= response.status_code < 400 or disposition.startswith("attachment"), (
             endpoint, response.status_code)
