@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
 import mail
+import migrations
 import models
 import security
 from views import limiter, register_blueprints
@@ -92,7 +93,12 @@ def create_app(config=None):
     app.before_request(_connect_db)
     app.teardown_request(_close_db)
     with models.db.connection_context():
-        models.create_tables()
+        # The command line stays usable on an old schema: it is where `migrate` runs.
+        try:
+            models.prepare_schema(migrate_if_old=app.config["DEMO"])
+        except migrations.SchemaOutOfDate:
+            if click.get_current_context(silent=True) is None:
+                raise
         if app.config["DEMO"]:
             demo.seed()
 
@@ -280,9 +286,23 @@ def _register_error_handlers(app):
 def _register_cli(app):
     @app.cli.command("init-db")
     def init_db():
-        """Create the tables (safe to run again)."""
-        models.create_tables()
+        """Create the tables in an empty database (safe to run again)."""
+        if models.is_empty():
+            models.create_tables()
+        elif migrations.pending(models.db.obj):
+            raise click.ClickException(f"Basis data ini dari versi lama. Jalankan: {migrations.UPGRADE_COMMAND}")
         click.echo("Basis data siap.")
+
+    @app.cli.command("migrate")
+    def migrate():
+        """Bring an existing database to the current schema (back it up first)."""
+        try:
+            applied = migrations.apply(models.db.obj)
+        except migrations.MigrationError as exc:
+            raise click.ClickException(f"Migrasi dibatalkan, basis data tidak diubah. {exc}") from None
+        for name in applied:
+            click.echo(f"  diterapkan: {name}")
+        click.echo(f"{len(applied)} migrasi diterapkan. Skema basis data mutakhir.")
 
     @app.cli.command("import-employees")
     @click.argument("csv_file", type=click.File("rb"))
@@ -349,7 +369,10 @@ def main(argv):
     if "--demo" in argv:
         os.environ["ASN_DEMO"] = "true"
         os.environ.setdefault("ASN_DATABASE_URL", "sqlite:///instance/demo.db")
-    app = create_app()
+    try:
+        app = create_app()
+    except migrations.SchemaOutOfDate as exc:
+        sys.exit(str(exc))
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)

@@ -25,8 +25,8 @@ from peewee import (
     TextField,
 )
 from playhouse.db_url import connect
-from playhouse.migrate import SchemaMigrator, migrate
 
+import migrations
 import security
 from security import now
 
@@ -59,8 +59,27 @@ class BaseModel(Model):
 
 
 def create_tables():
-    add_missing_columns()
-    db.create_tables(ALL_MODELS, safe=True)
+    """A new database: the current schema, with every migration recorded as applied."""
+    with db.atomic():
+        db.create_tables(ALL_MODELS)
+        migrations.stamp(db.obj)
+
+
+def is_empty() -> bool:
+    return not any(db.table_exists(model._meta.table_name) for model in ALL_MODELS)
+
+
+def prepare_schema(migrate_if_old: bool) -> None:
+    """Create the schema in an empty database; an older one is migrated only when asked
+    (demo mode), else refused: an operator backs it up first and runs the migration."""
+    if is_empty():
+        create_tables()
+        return
+    pending = migrations.pending(db.obj)
+    if pending and migrate_if_old:
+        migrations.apply(db.obj)
+    elif pending:
+        raise migrations.SchemaOutOfDate(pending)
 
 
 # --------------------------------------------------------------------------- employees
@@ -997,17 +1016,3 @@ def clean_employee_edit(form) -> tuple[dict, dict]:
     if values["status"] not in STATUSES:
         errors["status"] = "Pilih salah satu status: " + ", ".join(STATUSES) + "."
     return values, errors
-
-
-def add_missing_columns():
-    """Adds the columns a newer version brought to an existing database (a pilot that
-    upgrades in place): create_tables(safe=True) leaves existing tables as they are."""
-    migrator = SchemaMigrator.from_database(db.obj)
-    for model in ALL_MODELS:
-        table = model._meta.table_name
-        if not db.table_exists(table):
-            continue
-        existing = {column.name for column in db.get_columns(table)}
-        missing = [f for f in model._meta.sorted_fields if f.column_name not in existing]
-        if missing:
-            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
