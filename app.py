@@ -35,7 +35,8 @@ DEFAULTS = {
     "MAIL_FROM": "Portal ASN Digital <no-reply@portal-asn.local>",
     "SMS_SENDER": "",  # "module:function" for an SMS gateway; empty: the outbox
     "MAIL_SYNC": False,  # send in the request thread (command line, scripts)
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379/0 shares the limits of several workers
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis unreachable: per-process limits, logged, never a 500
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
     "OTP_RATE_LIMIT": "60/minute",
@@ -88,6 +89,9 @@ def create_app(config=None):
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.session_interface = SessionInterface()
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # An unreachable Redis must fail fast, so that the limiter falls back at once.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
     app.before_request(_connect_db)
@@ -303,6 +307,29 @@ def _register_cli(app):
         for name in applied:
             click.echo(f"  diterapkan: {name}")
         click.echo(f"{len(applied)} migrasi diterapkan. Skema basis data mutakhir.")
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def backup(file):
+        """Copy the SQLite database to FILE while the portal keeps running."""
+        try:
+            models.backup(file)
+        except models.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Cadangan tersimpan di {file} ({file.stat().st_size:,} bita), integritas diperiksa.")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def restore(file):
+        """Replace the SQLite database with the backup FILE (stop the portal first)."""
+        try:
+            kept = models.restore(file)
+        except models.BackupError as exc:
+            raise click.ClickException(f"Pemulihan dibatalkan, basis data tidak diubah. {exc}") from None
+        click.echo(f"Basis data dipulihkan dari {file}. Isi sebelumnya disimpan di {kept}.")
+        if migrations.pending(models.db.obj):
+            click.echo(f"Cadangan ini dari versi lama: jalankan {migrations.UPGRADE_COMMAND} sebelum "
+                       "menyalakan portal.")
 
     @app.cli.command("import-employees")
     @click.argument("csv_file", type=click.File("rb"))

@@ -6,8 +6,10 @@ lockout), authenticators (TOTP), sessions, audit."""
 import csv
 import io
 import json
+import os
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     TextField,
 )
 from playhouse.db_url import connect
@@ -80,6 +83,86 @@ def prepare_schema(migrate_if_old: bool) -> None:
         migrations.apply(db.obj)
     elif pending:
         raise migrations.SchemaOutOfDate(pending)
+
+
+class BackupError(Exception):
+    pass
+
+
+PG_BACKUP_GUIDANCE = (
+    "Basis data ini PostgreSQL: cadangkan dengan pg_dump, misalnya\n"
+    "  pg_dump --format=custom --file=portal.dump \"$ASN_DATABASE_URL\"\n"
+    "dan pulihkan (layanan portal dihentikan dahulu) dengan\n"
+    "  pg_restore --clean --if-exists --single-transaction --dbname=\"$ASN_DATABASE_URL\" portal.dump")
+
+
+def _sqlite_path() -> Path:
+    if not isinstance(db.obj, SqliteDatabase):
+        raise BackupError(PG_BACKUP_GUIDANCE)
+    return Path(db.obj.database)
+
+
+def backup(target: Path) -> None:
+    """A consistent copy of the SQLite database while the portal keeps running: SQLite's
+    online backup API copies every page in one read transaction, so writes made
+    meanwhile are either wholly in the copy or not at all. Written beside `target`,
+    checked, then renamed over it."""
+    source_path, target = _sqlite_path(), Path(target)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source, copy = sqlite3.connect(source_path, timeout=10), sqlite3.connect(partial)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+    finally:
+        source.close()
+        copy.close()
+    try:
+        check_backup(partial)
+    except BackupError:
+        partial.unlink()
+        raise
+    os.replace(partial, target)
+
+
+def check_backup(path: Path) -> None:
+    """Refuses a file that is not an intact portal database."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"Berkas {path} tidak ada.")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            integrity = [row[0] for row in con.execute("PRAGMA integrity_check")]
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        raise BackupError(f"{path} bukan berkas cadangan portal (bukan basis data SQLite).") from None
+    if integrity != ["ok"]:
+        raise BackupError(f"{path} rusak (integrity_check: {'; '.join(integrity[:3])}).")
+    needed = {migrations.HISTORY_TABLE, *(model._meta.table_name for model in ALL_MODELS)}
+    if not needed <= tables:
+        raise BackupError(f"{path} bukan berkas cadangan portal (tabel {', '.join(sorted(needed - tables))} "
+                          "tidak ada).")
+
+
+def restore(source: Path) -> Path:
+    """Replace the SQLite database's contents with the backup `source`, in one write
+    transaction (SQLite's backup API into the live file: readers see the old data or
+    the new, never a mix). The current contents are first backed up beside it; returns
+    that file."""
+    live = _sqlite_path()
+    check_backup(source)
+    kept = live.with_name(f"{live.name}.sebelum-pemulihan-{now():%Y%m%d-%H%M%S}")
+    backup(kept)
+    backup_file, target = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(live, timeout=10)
+    try:
+        backup_file.backup(target)
+    finally:
+        backup_file.close()
+        target.close()
+    return kept
 
 
 # --------------------------------------------------------------------------- employees

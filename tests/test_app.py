@@ -3,7 +3,10 @@
 import gzip
 import re
 
+import pytest
+
 import models
+from tests.databases import ON_POSTGRES
 from tests.helpers import NIK, NIP, login
 
 
@@ -67,6 +70,7 @@ def test_config_from_environment(monkeypatch, tmp_path):
     assert (tmp_path / "env.db").exists()
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite only")
 def test_sqlite_runs_in_wal_mode(db):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
