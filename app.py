@@ -52,6 +52,7 @@ DEFAULTS = {
     "PENDING_LOGIN_MINUTES": 10,
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_LIFETIME_HOURS": 8,
+    "AUDIT_RETENTION_DAYS": 730,  # flask --app app purge removes older audit events
     "TOTP_ISSUER": "Portal ASN Digital",
     "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
@@ -372,6 +373,16 @@ def _register_cli(app):
     def send_mail():
         """Retry the messages whose next attempt is due (for cron)."""
         click.echo(f"{mail.deliver_due(app)} pesan terkirim.")
+
+    @app.cli.command("purge")
+    def purge():
+        """Remove expired sessions and tokens, sent mail text and old audit events (for a daily timer)."""
+        report = models.purge(idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+                              lifetime=timedelta(hours=app.config["SESSION_LIFETIME_HOURS"]),
+                              audit_days=int(app.config["AUDIT_RETENTION_DAYS"]))
+        click.echo(f"Dibersihkan: {report.sessions} sesi kedaluwarsa, {report.tokens} token lama, "
+                   f"{report.mail_bodies} isi pesan terkirim, {report.audit_events} catatan audit lebih dari "
+                   f"{app.config['AUDIT_RETENTION_DAYS']} hari.")
 
     @app.cli.command("seed-demo")
     def seed_demo():

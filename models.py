@@ -1099,3 +1099,48 @@ def clean_employee_edit(form) -> tuple[dict, dict]:
     if values["status"] not in STATUSES:
         errors["status"] = "Pilih salah satu status: " + ", ".join(STATUSES) + "."
     return values, errors
+
+
+# --------------------------------------------------------------------------- retention
+
+PURGE_BATCH = 5000  # rows per transaction: short write locks while the portal keeps serving
+TOKEN_KEEP = timedelta(days=1)  # used or expired tokens stay a day for the helpdesk to see
+
+
+@dataclass
+class PurgeReport:
+    sessions: int = 0
+    tokens: int = 0
+    mail_bodies: int = 0
+    audit_events: int = 0
+
+
+def purge(idle: timedelta, lifetime: timedelta, audit_days: int, batch: int = PURGE_BATCH) -> PurgeReport:
+    """Removes what is no longer needed: sessions past their idle time or lifetime, used or
+    expired tokens after a day, the text of sent messages (codes and links; the row
+    stays for the record) and audit events older than `audit_days`."""
+    current = now()
+    return PurgeReport(
+        sessions=_in_batches(SessionRecord, (SessionRecord.last_seen_at < current - idle)
+                                    | (SessionRecord.created_at < current - lifetime), batch),
+        tokens=_in_batches(Token, (Token.used_at < current - TOKEN_KEEP)
+                                  | (Token.expires_at < current - TOKEN_KEEP), batch),
+        mail_bodies=_in_batches(Message, (Message.status == "sent") & ((Message.body != "") | (Message.html != "")),
+                                batch, values={Message.body: "", Message.html: ""}),
+        audit_events=_in_batches(AuditEvent, AuditEvent.created_at < current - timedelta(days=audit_days),
+                                        batch))
+
+
+def _in_batches(model, condition, batch: int, values: dict | None = None) -> int:
+    """Deletes the rows matching `condition` (or sets `values` on them, which must make
+    them stop matching), `batch` rows per transaction; returns how many."""
+    total = 0
+    while True:
+        with db.atomic():
+            ids = [row.id for row in model.select(model.id).where(condition).limit(batch)]
+            if ids:
+                query = model.update(values) if values else model.delete()
+                query.where(model.id.in_(ids)).execute()
+        total += len(ids)
+        if len(ids) < batch:
+            return total
