@@ -46,7 +46,7 @@ import security
 from security import clock as the_clock
 from security import now
 from tests.conftest import TEST_CONFIG
-from tests.databases import copy_database, database_url
+from tests.databases import database_url, restore_snapshot, take_snapshot
 from tests.helpers import PASSWORD, code, first_login, make_employee, sign_in_as
 
 SWEEP = settings(max_examples=int(os.environ.get("SWEEP_EXAMPLES", 8)), deadline=None,
@@ -236,7 +236,6 @@ def request_for(route: Route):
 class World:
     app: object
     database: Path
-    snapshot: Path
     cookies: dict  # who -> session cookie (None: anonymous)
     secrets: dict  # who -> TOTP secret of their authenticator
     recovery_code: str  # an unused one of the pegawai
@@ -255,7 +254,7 @@ class World:
         """The database as it was after set-up."""
         if not models.db.is_closed():
             models.db.close()
-        copy_database(self.snapshot, self.database)
+        restore_snapshot(self.database)
 
     def client(self, who):
         client = self.app.test_client()
@@ -353,8 +352,8 @@ def build_world(folder: Path, demo_mode: bool) -> World:
 
     if not models.db.is_closed():
         models.db.close()
-    world = World(app, database, folder / "snapshot.db", cookies, secrets, recovery[0], ids)
-    copy_database(database, world.snapshot)
+    world = World(app, database, cookies, secrets, recovery[0], ids)
+    take_snapshot(database)
     world.routes = post_routes(app, ids)
     world.connection = connection
     return world
