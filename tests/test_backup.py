@@ -137,3 +137,18 @@ def test_backup_on_postgresql_points_to_pg_dump(app, monkeypatch, tmp_path):
     monkeypatch.setattr(models.db, "obj", connect("postgresql://portal@127.0.0.1:1/portal"))
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "x.db")])
     assert result.exit_code != 0 and "pg_dump" in result.output
+
+
+def test_an_old_database_is_backed_up_before_its_upgrade_and_restores(tmp_path):
+    """The upgrade steps: back up the old database, migrate; a restore of that backup
+    needs the migration again."""
+    from tests.test_migrations import flask_cli, load, rows
+
+    database = load("first_commit.sql", tmp_path / "lama.db")
+    before = rows(database)
+    copy = tmp_path / "sebelum-upgrade.db"
+    assert flask_cli(database, "backup", str(copy)).exit_code == 0
+    assert flask_cli(database, "migrate").exit_code == 0
+    result = flask_cli(database, "restore", str(copy))
+    assert result.exit_code == 0 and "flask --app app migrate" in result.output
+    assert rows(database) == before
