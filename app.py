@@ -10,11 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from htmx_flask.extension import HtmxAwareRequest
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import demo
@@ -77,6 +79,24 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+class TextWithoutNul(ImmutableMultiDict):
+    """Form fields and query parameters with each NUL character replaced by U+FFFD:
+    PostgreSQL can neither store nor compare text holding NUL (SQLite can), and junk
+    must stay junk (a NUL password is a wrong one, not an empty one)."""
+
+    def __init__(self, mapping=None):
+        pairs = iter_multi_items(mapping) if mapping is not None else ()
+        super().__init__([(_without_nul(key), _without_nul(value)) for key, value in pairs])
+
+
+def _without_nul(value):
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+class Request(HtmxAwareRequest):
+    parameter_storage_class = TextWithoutNul
+
+
 def create_app(config=None):
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.config.update(DEFAULTS)
@@ -95,6 +115,7 @@ def create_app(config=None):
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
+    app.before_request(_refuse_nul_in_path)
     app.before_request(_connect_db)
     app.teardown_request(_close_db)
     with models.db.connection_context():
@@ -108,6 +129,7 @@ def create_app(config=None):
             demo.seed()
 
     Htmx(app)
+    app.request_class = Request
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -138,6 +160,11 @@ def _instance_secret_key(folder: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _refuse_nul_in_path():
+    if "\x00" in request.path:  # no page has one; PostgreSQL could not even look it up
+        abort(404)
 
 
 def _connect_db():
