@@ -11,16 +11,19 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import click
-from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from htmx_flask.extension import HtmxAwareRequest
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import SecurityError
 
 import demo
 import letters
 import mail
+import migrations
 import models
 import security
 import serving
@@ -38,7 +41,8 @@ DEFAULTS = {
     "MAIL_FROM": "Portal ASN Digital <no-reply@portal-asn.local>",
     "SMS_SENDER": "",  # "module:function" for an SMS gateway; empty: the outbox
     "MAIL_SYNC": False,  # send in the request thread (command line, scripts)
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379/0 shares the limits of several workers
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis unreachable: per-process limits, logged, never a 500
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "60/minute",  # per IP: a whole office may share one NAT address
     "OTP_RATE_LIMIT": "60/minute",
@@ -54,6 +58,7 @@ DEFAULTS = {
     "PENDING_LOGIN_MINUTES": 10,
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_LIFETIME_HOURS": 8,
+    "AUDIT_RETENTION_DAYS": 730,  # flask --app app purge removes older audit events
     "TOTP_ISSUER": "Portal ASN Digital",
     "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
@@ -83,6 +88,24 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+class TextWithoutNul(ImmutableMultiDict):
+    """Form fields and query parameters with each NUL character replaced by U+FFFD:
+    PostgreSQL can neither store nor compare text holding NUL (SQLite can), and junk
+    must stay junk (a NUL password is a wrong one, not an empty one)."""
+
+    def __init__(self, mapping=None):
+        pairs = iter_multi_items(mapping) if mapping is not None else ()
+        super().__init__([(_without_nul(key), _without_nul(value)) for key, value in pairs])
+
+
+def _without_nul(value):
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+class Request(HtmxAwareRequest):
+    parameter_storage_class = TextWithoutNul
+
+
 def create_app(config=None):
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.config.update(DEFAULTS)
@@ -99,22 +122,32 @@ def create_app(config=None):
         app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
                                                app.config["TRUSTED_PROXY_COUNT"])
     app.session_interface = SessionInterface()
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # An unreachable Redis must fail fast, so that the limiter falls back at once.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
 
     models.open_database(app.config["DATABASE_URL"], ROOT)
     serving.init_access_log(app)
+    app.before_request(_refuse_nul_in_path)
     app.before_request(_connect_db)
-    app.before_request(_reject_nul_bytes)
     app.teardown_request(_close_db)
     with models.db.connection_context():
-        models.create_tables()
-        if not models.KeyCheck.matches(app.config["SECRET_KEY"]):
-            raise settings.SettingsError(
-                "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
-                "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
+        # The command line stays usable on an old schema: it is where `migrate` runs.
+        try:
+            models.prepare_schema(migrate_if_old=app.config["DEMO"])
+        except migrations.SchemaOutOfDate:
+            if click.get_current_context(silent=True) is None:
+                raise
+        else:
+            if not models.KeyCheck.matches(app.config["SECRET_KEY"]):
+                raise settings.SettingsError(
+                    "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
+                    "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
         if app.config["DEMO"]:
             demo.seed()
 
     Htmx(app)
+    app.request_class = Request
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -170,6 +203,11 @@ def _instance_secret_key(folder: Path) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _refuse_nul_in_path():
+    if "\x00" in request.path:  # no page has one; PostgreSQL could not even look it up
+        abort(404)
 
 
 def _connect_db():
@@ -229,15 +267,6 @@ def _asset_url(filename: str) -> str:
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-
-
-def _reject_nul_bytes():
-    """No search or filter of the portal takes a NUL byte, and PostgreSQL refuses one in a
-    query: say so instead of failing deeper down."""
-    if any("\x00" in value for value in request.args.values()):
-        return _error_page(400, "Isian tidak sah", "Isian mengandung karakter yang tidak diizinkan. "
-                                                   "Periksa kembali lalu kirim ulang.")
-    return None
 
 
 def _security_headers(response):
@@ -342,9 +371,46 @@ def _register_error_handlers(app):
 def _register_cli(app):
     @app.cli.command("init-db")
     def init_db():
-        """Create the tables (safe to run again)."""
-        models.create_tables()
+        """Create the tables in an empty database (safe to run again)."""
+        if models.is_empty():
+            models.create_tables()
+        elif migrations.pending(models.db.obj):
+            raise click.ClickException(f"Basis data ini dari versi lama. Jalankan: {migrations.UPGRADE_COMMAND}")
         click.echo("Basis data siap.")
+
+    @app.cli.command("migrate")
+    def migrate():
+        """Bring an existing database to the current schema (back it up first)."""
+        try:
+            applied = migrations.apply(models.db.obj)
+        except migrations.MigrationError as exc:
+            raise click.ClickException(f"Migrasi dibatalkan, basis data tidak diubah. {exc}") from None
+        for name in applied:
+            click.echo(f"  diterapkan: {name}")
+        click.echo(f"{len(applied)} migrasi diterapkan. Skema basis data mutakhir.")
+
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def backup(file):
+        """Copy the SQLite database to FILE while the portal keeps running."""
+        try:
+            models.backup(file)
+        except models.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Cadangan tersimpan di {file} ({file.stat().st_size:,} bita), integritas diperiksa.")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def restore(file):
+        """Replace the SQLite database with the backup FILE (stop the portal first)."""
+        try:
+            kept = models.restore(file)
+        except models.BackupError as exc:
+            raise click.ClickException(f"Pemulihan dibatalkan, basis data tidak diubah. {exc}") from None
+        click.echo(f"Basis data dipulihkan dari {file}. Isi sebelumnya disimpan di {kept}.")
+        if migrations.pending(models.db.obj):
+            click.echo(f"Cadangan ini dari versi lama: jalankan {migrations.UPGRADE_COMMAND} sebelum "
+                       "menyalakan portal.")
 
     @app.cli.command("import-employees")
     @click.argument("csv_file", type=click.File("rb"))
@@ -401,6 +467,16 @@ def _register_cli(app):
         """Retry the messages whose next attempt is due (for cron)."""
         click.echo(f"{mail.deliver_due(app)} pesan terkirim.")
 
+    @app.cli.command("purge")
+    def purge():
+        """Remove expired sessions and tokens, sent mail text and old audit events (for a daily timer)."""
+        report = models.purge(idle=timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
+                              lifetime=timedelta(hours=app.config["SESSION_LIFETIME_HOURS"]),
+                              audit_days=int(app.config["AUDIT_RETENTION_DAYS"]))
+        click.echo(f"Dibersihkan: {report.sessions} sesi kedaluwarsa, {report.tokens} token lama, "
+                   f"{report.mail_bodies} isi pesan terkirim, {report.audit_events} catatan audit lebih dari "
+                   f"{app.config['AUDIT_RETENTION_DAYS']} hari.")
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Create (or refresh) the demo employees."""
@@ -430,6 +506,8 @@ def main(argv):
     except settings.SettingsError as exc:
         print(f"Portal ASN Digital tidak dijalankan: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
+    except migrations.SchemaOutOfDate as exc:
+        sys.exit(str(exc))
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)

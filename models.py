@@ -6,8 +6,10 @@ lockout), authenticators (TOTP), sessions, audit."""
 import csv
 import io
 import json
+import os
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,11 +25,12 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     TextField,
 )
 from playhouse.db_url import connect
-from playhouse.migrate import SchemaMigrator, migrate
 
+import migrations
 import security
 from security import now
 
@@ -65,8 +68,107 @@ class BaseModel(Model):
 
 
 def create_tables():
-    add_missing_columns()
-    db.create_tables(ALL_MODELS, safe=True)
+    """A new database: the current schema, with every migration recorded as applied."""
+    with db.atomic():
+        db.create_tables(ALL_MODELS)
+        migrations.stamp(db.obj)
+
+
+def is_empty() -> bool:
+    return not any(db.table_exists(model._meta.table_name) for model in ALL_MODELS)
+
+
+def prepare_schema(migrate_if_old: bool) -> None:
+    """Create the schema in an empty database; an older one is migrated only when asked
+    (demo mode), else refused: an operator backs it up first and runs the migration."""
+    if is_empty():
+        create_tables()
+        return
+    pending = migrations.pending(db.obj)
+    if pending and migrate_if_old:
+        migrations.apply(db.obj)
+    elif pending:
+        raise migrations.SchemaOutOfDate(pending)
+
+
+class BackupError(Exception):
+    pass
+
+
+PG_BACKUP_GUIDANCE = (
+    "Basis data ini PostgreSQL: cadangkan dengan pg_dump, misalnya\n"
+    "  pg_dump --format=custom --file=portal.dump \"$ASN_DATABASE_URL\"\n"
+    "dan pulihkan (layanan portal dihentikan dahulu) dengan\n"
+    "  pg_restore --clean --if-exists --single-transaction --dbname=\"$ASN_DATABASE_URL\" portal.dump")
+
+
+def _sqlite_path() -> Path:
+    if not isinstance(db.obj, SqliteDatabase):
+        raise BackupError(PG_BACKUP_GUIDANCE)
+    return Path(db.obj.database)
+
+
+def backup(target: Path) -> None:
+    """A consistent copy of the SQLite database while the portal keeps running: SQLite's
+    online backup API copies every page in one read transaction, so writes made
+    meanwhile are either wholly in the copy or not at all. Written beside `target`,
+    checked, then renamed over it."""
+    source_path, target = _sqlite_path(), Path(target)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source, copy = sqlite3.connect(source_path, timeout=10), sqlite3.connect(partial)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+    finally:
+        source.close()
+        copy.close()
+    try:
+        check_backup(partial)
+    except BackupError:
+        partial.unlink()
+        raise
+    os.replace(partial, target)
+
+
+def check_backup(path: Path) -> None:
+    """Refuses a file that is not an intact portal database."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"Berkas {path} tidak ada.")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            integrity = [row[0] for row in con.execute("PRAGMA integrity_check")]
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        raise BackupError(f"{path} bukan berkas cadangan portal (bukan basis data SQLite).") from None
+    if integrity != ["ok"]:
+        raise BackupError(f"{path} rusak (integrity_check: {'; '.join(integrity[:3])}).")
+    needed = {"employee", "account"}  # in every release; an older one is migrated after a restore
+    if not needed <= tables:
+        raise BackupError(f"{path} bukan berkas cadangan portal (tabel {', '.join(sorted(needed - tables))} "
+                          "tidak ada).")
+
+
+def restore(source: Path) -> Path:
+    """Replace the SQLite database's contents with the backup `source`, in one write
+    transaction (SQLite's backup API into the live file: readers see the old data or
+    the new, never a mix). The current contents are first backed up beside it; returns
+    that file."""
+    live = _sqlite_path()
+    check_backup(source)
+    kept = live.with_name(f"{live.name}.sebelum-pemulihan-{now():%Y%m%d-%H%M%S}")
+    backup(kept)
+    backup_file, target = sqlite3.connect(f"file:{source}?mode=ro", uri=True), sqlite3.connect(live, timeout=10)
+    try:
+        backup_file.backup(target)
+    finally:
+        backup_file.close()
+        target.close()
+    return kept
 
 
 # --------------------------------------------------------------------------- employees
@@ -1322,15 +1424,46 @@ def clean_employee_edit(form) -> tuple[dict, dict]:
     return values, errors
 
 
-def add_missing_columns():
-    """Adds the columns a newer version brought to an existing database (a pilot that
-    upgrades in place): create_tables(safe=True) leaves existing tables as they are."""
-    migrator = SchemaMigrator.from_database(db.obj)
-    for model in ALL_MODELS:
-        table = model._meta.table_name
-        if not db.table_exists(table):
-            continue
-        existing = {column.name for column in db.get_columns(table)}
-        missing = [f for f in model._meta.sorted_fields if f.column_name not in existing]
-        if missing:
-            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+# --------------------------------------------------------------------------- retention
+
+PURGE_BATCH = 5000  # rows per transaction: short write locks while the portal keeps serving
+TOKEN_KEEP = timedelta(days=1)  # used or expired tokens stay a day for the helpdesk to see
+
+
+@dataclass
+class PurgeReport:
+    sessions: int = 0
+    tokens: int = 0
+    mail_bodies: int = 0
+    audit_events: int = 0
+
+
+def purge(idle: timedelta, lifetime: timedelta, audit_days: int, batch: int = PURGE_BATCH) -> PurgeReport:
+    """Removes what is no longer needed: sessions past their idle time or lifetime, used or
+    expired tokens after a day, the text of sent messages (codes and links; the row
+    stays for the record) and audit events older than `audit_days`."""
+    current = now()
+    return PurgeReport(
+        sessions=_in_batches(SessionRecord, (SessionRecord.last_seen_at < current - idle)
+                                    | (SessionRecord.created_at < current - lifetime), batch),
+        tokens=_in_batches(Token, (Token.used_at < current - TOKEN_KEEP)
+                                  | (Token.expires_at < current - TOKEN_KEEP), batch),
+        mail_bodies=_in_batches(Message, (Message.status == "sent") & ((Message.body != "") | (Message.html != "")),
+                                batch, values={Message.body: "", Message.html: ""}),
+        audit_events=_in_batches(AuditEvent, AuditEvent.created_at < current - timedelta(days=audit_days),
+                                        batch))
+
+
+def _in_batches(model, condition, batch: int, values: dict | None = None) -> int:
+    """Deletes the rows matching `condition` (or sets `values` on them, which must make
+    them stop matching), `batch` rows per transaction; returns how many."""
+    total = 0
+    while True:
+        with db.atomic():
+            ids = [row.id for row in model.select(model.id).where(condition).limit(batch)]
+            if ids:
+                query = model.update(values) if values else model.delete()
+                query.where(model.id.in_(ids)).execute()
+        total += len(ids)
+        if len(ids) < batch:
+            return total

@@ -1,4 +1,5 @@
-"""Fixtures: a fresh app on a temporary SQLite database, a frozen clock, employees."""
+"""Fixtures: a fresh app on a temporary database (SQLite, or PostgreSQL with
+ASN_TEST_DATABASE_URL: see tests/databases.py), a frozen clock, employees."""
 
 from datetime import datetime
 
@@ -7,6 +8,7 @@ import pytest
 import app as app_module
 import models
 from security import clock as the_clock
+from tests.databases import database_url, drop_all
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -23,10 +25,14 @@ TEST_CONFIG = {
 def make_app(tmp_path):
     def make(**config):
         return app_module.create_app({**TEST_CONFIG,
-                                      "DATABASE_URL": f"sqlite:///{tmp_path}/portal.db", **config})
+                                      "DATABASE_URL": database_url(tmp_path / "portal.db"), **config})
     yield make
     if not models.db.is_closed():
         models.db.close()
+
+
+def pytest_sessionfinish(session):
+    drop_all()
 
 
 @pytest.fixture

@@ -426,7 +426,7 @@ def test_audit_export_csv(as_admin):
         assert exported.actor_nip == ADMIN_NIP and f"nip={NIP}" in exported.detail
 
 
-# --------------------------------------------------------------------------- create-admin, upgrades
+# --------------------------------------------------------------------------- create-admin
 
 
 def test_cli_create_admin_gives_a_temporary_password_once(app, clock):
@@ -463,26 +463,6 @@ def test_cli_create_admin_keeps_an_own_password(app, client, clock):
 def test_cli_create_admin_errors(app, nip, message):
     result = app.test_cli_runner().invoke(args=["create-admin", nip])
     assert result.exit_code != 0 and message in result.output
-
-
-def test_existing_database_gets_the_new_columns(make_app, tmp_path):
-    import sqlite3
-
-    path = tmp_path / "portal.db"
-    con = sqlite3.connect(path)
-    # The audit table as the first release created it, before actor_nip.
-    con.execute('CREATE TABLE "auditevent" ("id" INTEGER NOT NULL PRIMARY KEY, '
-                '"created_at" DATETIME NOT NULL, "event" VARCHAR(255) NOT NULL, '
-                '"nip" VARCHAR(255) NOT NULL, "account_id" INTEGER, "ip" VARCHAR(255) NOT NULL, '
-                '"user_agent" VARCHAR(255) NOT NULL, "detail" VARCHAR(255) NOT NULL)')
-    con.execute("INSERT INTO auditevent VALUES (1, '2026-01-01 00:00:00', 'login.ok', '1', NULL, '', '', '')")
-    con.commit()
-    con.close()
-    make_app()
-    with models.db.connection_context():
-        assert models.AuditEvent.get_by_id(1).actor_nip is None
-        assert "actor_nip" in {c.name for c in models.db.get_columns("auditevent")}
-        assert ["actor_nip"] in [i.columns for i in models.db.get_indexes("auditevent")]
 
 
 # --------------------------------------------------------------------------- junk

@@ -3,7 +3,10 @@
 import gzip
 import re
 
+import pytest
+
 import models
+from tests.databases import ON_POSTGRES
 from tests.helpers import NIK, NIP, login, to_password_step
 
 
@@ -70,6 +73,7 @@ def test_config_from_environment(monkeypatch, tmp_path):
     assert (tmp_path / "env.db").exists()
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite only")
 def test_sqlite_runs_in_wal_mode(db):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
@@ -125,3 +129,13 @@ def test_demo_seed_has_history_and_valid_pdfs(make_app):
     make_app(DEMO=True)  # seeding again adds nothing twice
     with models.db.connection_context():
         assert models.PositionHistory.of(models.Employee.by_nip("199001012020011001")).count() == 2
+
+
+def test_nul_characters_never_reach_the_views(app):
+    """PostgreSQL refuses text holding NUL: a typed or pasted one would be a 500 there."""
+    from flask import request
+
+    with app.test_request_context("/login?next=/dash%00board", method="POST", data={"nip": "1990\x000101"}):
+        assert request.args["next"] == "/dash\ufffdboard" and request.form["nip"] == "1990\ufffd0101"
+    response = app.test_client().get("/admin/pegawai/1990%000101")
+    assert response.status_code == 404 and "Halaman tidak ditemukan" in response.get_data(as_text=True)

@@ -28,7 +28,6 @@ import inspect
 import io
 import os
 import re
-import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,6 +46,7 @@ import security
 from security import clock as the_clock
 from security import now
 from tests.conftest import TEST_CONFIG
+from tests.databases import database_url, restore_snapshot, take_snapshot
 from tests.helpers import PASSWORD, code, first_login, make_employee, sign_in_as
 
 SWEEP = settings(max_examples=int(os.environ.get("SWEEP_EXAMPLES", 8)), deadline=None,
@@ -178,7 +178,7 @@ def _post_rules() -> dict:
     read from a throwaway app at collection time. An any() argument gives one route per
     value (each helpdesk action is a route of its own)."""
     with tempfile.TemporaryDirectory() as folder:
-        app = app_module.create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{folder}/rules.db"})
+        app = app_module.create_app({**TEST_CONFIG, "DATABASE_URL": database_url(Path(folder) / "rules.db")})
         if not models.db.is_closed():
             models.db.close()
         return post_rules(app)
@@ -236,7 +236,6 @@ def request_for(route: Route):
 class World:
     app: object
     database: Path
-    snapshot: Path
     cookies: dict  # who -> session cookie (None: anonymous)
     secrets: dict  # who -> TOTP secret of their authenticator
     recovery_code: str  # an unused one of the pegawai
@@ -252,16 +251,10 @@ class World:
             models.db.initialize(self.connection)
 
     def restore(self):
-        """The database as it was after set-up (SQLite's backup API copies it whole)."""
+        """The database as it was after set-up."""
         if not models.db.is_closed():
             models.db.close()
-        source, target = sqlite3.connect(self.snapshot), sqlite3.connect(self.database)
-        try:
-            target.execute("PRAGMA synchronous=OFF")  # a test database: no need to wait for the disk
-            source.backup(target)
-        finally:
-            source.close()
-            target.close()
+        restore_snapshot(self.database)
 
     def client(self, who):
         client = self.app.test_client()
@@ -296,7 +289,7 @@ class World:
 def build_world(folder: Path, demo_mode: bool) -> World:
     """Employees, signed-in sessions and data for every POST route to act on; CSRF off."""
     database = folder / "portal.db"
-    app = app_module.create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{database}", "DEMO": demo_mode})
+    app = app_module.create_app({**TEST_CONFIG, "DATABASE_URL": database_url(database), "DEMO": demo_mode})
     connection = models.db.obj
     key = app.config["SECRET_KEY"]
     cookies, secrets = {"anonim": None}, {}
@@ -359,13 +352,8 @@ def build_world(folder: Path, demo_mode: bool) -> World:
 
     if not models.db.is_closed():
         models.db.close()
-    world = World(app, database, folder / "snapshot.db", cookies, secrets, recovery[0], ids)
-    source, target = sqlite3.connect(database), sqlite3.connect(world.snapshot)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    world = World(app, database, cookies, secrets, recovery[0], ids)
+    take_snapshot(database)
     world.routes = post_routes(app, ids)
     world.connection = connection
     return world

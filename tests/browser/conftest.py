@@ -1,5 +1,5 @@
 """Fixtures for the real-Chromium tests: the app served by waitress in a background
-thread on a fresh SQLite database per test (CSRF protection stays on), one headless
+thread on a fresh database per test (CSRF protection stays on), one headless
 Debian Chromium per module and a new browser context per test."""
 
 import os
@@ -13,6 +13,7 @@ from waitress import wasyncore
 import app as app_module
 import models
 from security import clock as the_clock
+from tests.databases import database_url
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,7 +32,7 @@ class LiveServer:
     """The portal on 127.0.0.1 at a free port, served by waitress from a thread."""
 
     def __init__(self, database: Path):
-        self.app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": f"sqlite:///{database}"})
+        self.app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": database_url(database)})
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
                                              ident="portal-asn-test")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"

@@ -30,6 +30,7 @@ import models
 import security
 from security import now
 from tests.browser.conftest import BROWSER_CONFIG
+from tests.databases import database_url
 from tests.helpers import (
     ADMIN_NIK,
     ADMIN_NIP,
@@ -100,7 +101,7 @@ def _url_rules():
     """(endpoint, rule, arguments, values of an any() converter) of every GET route,
     read from a throwaway app's URL map at collection time."""
     with tempfile.TemporaryDirectory() as folder:
-        app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": f"sqlite:///{folder}/rules.db"})
+        app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": database_url(Path(folder) / "rules.db")})
         if not models.db.is_closed():
             models.db.close()
         rules = []
@@ -175,7 +176,7 @@ class Server:
     is made before serving, with CSRF checks off for the set-up requests only."""
 
     def __init__(self, database: Path, **config):
-        self.app = app_module.create_app({**BROWSER_CONFIG, **config, "DATABASE_URL": f"sqlite:///{database}",
+        self.app = app_module.create_app({**BROWSER_CONFIG, **config, "DATABASE_URL": database_url(database),
                                           "WTF_CSRF_ENABLED": False, "TRUSTED_HOSTS": ["localhost"]})
         self.cookies = {"anonim": None, "pelatih": None}
         self.args = {}

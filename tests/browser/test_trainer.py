@@ -15,6 +15,7 @@ import app as app_module
 import demo
 import models
 from security import clock as the_clock
+from tests.databases import database_url
 from tests.helpers import last_code
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,7 +39,7 @@ def portal(tmp_path, frozen_clock):
     """The demo portal on a free port, served by waitress from a thread of this process."""
     app = app_module.create_app({"TESTING": True, "SECRET_KEY": "browser-trainer-key", "DEMO": True,
                                  "ARGON2_COST": (1, 64), "RATELIMIT_ENABLED": False,
-                                 "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"})
+                                 "DATABASE_URL": database_url(tmp_path / "demo.db")})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
