@@ -22,9 +22,17 @@ def up(migrator, db):
         migrator.add_column("employee", "nik_last4", CharField(max_length=4, default="")),
         migrator.add_column("account", "lock_count", IntegerField(default=0)),
     )
-    for employee_id, nik in db.execute_sql('SELECT "id", "nik" FROM "employee"').fetchall():
-        db.execute_sql(f'UPDATE "employee" SET "nik_hash" = {db.param}, "nik_last4" = {db.param} '
-                       f'WHERE "id" = {db.param}', (nik_hash(nik), nik[-4:], employee_id))
+    class Employee(Model):
+        nik = CharField()
+        nik_hash = CharField()
+        nik_last4 = CharField()
+
+        class Meta:
+            database = db
+            table_name = "employee"
+
+    for row in Employee.select(Employee.id, Employee.nik):
+        Employee.update(nik_hash=nik_hash(row.nik), nik_last4=row.nik[-4:]).where(Employee.id == row.id).execute()
     migrator.migrate(migrator.drop_column("employee", "nik"))
     db.create_tables(_frozen_models(db), safe=True)
 
