@@ -475,7 +475,7 @@ def _register_cli(app):
                               audit_days=int(app.config["AUDIT_RETENTION_DAYS"]))
         click.echo(f"Dibersihkan: {report.sessions} sesi kedaluwarsa, {report.tokens} token lama, "
                    f"{report.mail_bodies} isi pesan terkirim, {report.audit_events} catatan audit lebih dari "
-                   f"{app.config['AUDIT_RETENTION_DAYS']} hari.")
+                   f"{app.config['AUDIT_RETENTION_DAYS']} hari, {report.unknown_nips} penghitung NIP tak dikenal.")
 
     @app.cli.command("seed-demo")
     def seed_demo():

@@ -1164,6 +1164,9 @@ class TrustedDevice(Lockable):
         cls.create(account=account, token_hash=security.hash_token(token), user_agent=user_agent[:255])
         return token
 
+    def mark_used(self) -> None:
+        TrustedDevice.update(last_used_at=now()).where(TrustedDevice.id == self.id).execute()
+
     @classmethod
     def find(cls, account: Account, token: str | None):
         if not token:
@@ -1436,12 +1439,14 @@ class PurgeReport:
     tokens: int = 0
     mail_bodies: int = 0
     audit_events: int = 0
+    unknown_nips: int = 0
 
 
 def purge(idle: timedelta, lifetime: timedelta, audit_days: int, batch: int = PURGE_BATCH) -> PurgeReport:
     """Removes what is no longer needed: sessions past their idle time or lifetime, used or
     expired tokens after a day, the text of sent messages (codes and links; the row
-    stays for the record) and audit events older than `audit_days`."""
+    stays for the record), audit events older than `audit_days`, and the failure counters
+    of unknown NIPs once a day has passed and no lock holds."""
     current = now()
     return PurgeReport(
         sessions=_in_batches(SessionRecord, (SessionRecord.last_seen_at < current - idle)
@@ -1451,7 +1456,9 @@ def purge(idle: timedelta, lifetime: timedelta, audit_days: int, batch: int = PU
         mail_bodies=_in_batches(Message, (Message.status == "sent") & ((Message.body != "") | (Message.html != "")),
                                 batch, values={Message.body: "", Message.html: ""}),
         audit_events=_in_batches(AuditEvent, AuditEvent.created_at < current - timedelta(days=audit_days),
-                                        batch))
+                                        batch),
+        unknown_nips=_in_batches(UnknownNip, (UnknownNip.created_at < current - timedelta(days=1))
+                                 & (UnknownNip.locked_until.is_null() | (UnknownNip.locked_until < current)), batch))
 
 
 def _in_batches(model, condition, batch: int, values: dict | None = None) -> int:

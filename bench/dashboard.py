@@ -273,6 +273,7 @@ def main() -> int:
         app = app_module.create_app({
             "SECRET_KEY": "bench-secret-key", "DATABASE_URL": f"sqlite:///{folder}/portal.db", "DEMO": False,
             "MAIL_URL": "", "SMS_SENDER": "", "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False,
+            "BASE_URL": "http://localhost",
             "ARGON2_COST": (1, 64)})  # cheap hashing for the sign-in only; restored below
         nip = employee_csv(EMPLOYEES).decode().splitlines()[5001].split(",")
         employee_nip, employee_nik = nip[0], nip[1]

@@ -108,7 +108,8 @@ def main(count: int):
           f"(dibuat dalam {time.perf_counter() - started:.1f} s)")
     with tempfile.TemporaryDirectory() as folder:
         app = app_module.create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.db",
-                                     "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+                                     "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                                     "BASE_URL": "http://localhost"})
         client = sign_in_as_admin(app)
         for label in ("unggah pertama (semua baru)", "unggah ulang (semua diperbarui)"):
             elapsed, summary = upload(client, path)

@@ -116,6 +116,8 @@ def serve(config):
     application = app_module.create_app(config)
     server = waitress.server.create_server(application, host="127.0.0.1", port=0, threads=4,
                                            ident="portal-asn-bench")
+    address = f"127.0.0.1:{server.effective_port}"
+    application.config.update(BASE_URL=f"http://{address}", TRUSTED_HOSTS=[address])
     stopping = threading.Event()
 
     def loop():
@@ -139,7 +141,7 @@ def stop(server, loop):
 
 def measure(demo: bool, folder: Path):
     config = {"DATABASE_URL": f"sqlite:///{folder / ('demo' if demo else 'plain')}.db", "DEMO": demo,
-              "SECRET_KEY": secrets.token_hex(32)}
+              "SECRET_KEY": secrets.token_hex(32), "BASE_URL": "http://127.0.0.1"}
     server, loop, base = serve(config)
     try:
         browser = Browser(base)

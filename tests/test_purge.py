@@ -85,3 +85,15 @@ def test_purge_works_in_batches(app, clock):
         assert statements.count("DELETE") == 3 and statements.count("UPDATE") == 1
         assert models.AuditEvent.select().count() == 2
         assert models.Message.select().where(models.Message.body == "").count() == 7
+
+
+def test_purge_forgets_unknown_nip_counters_a_day_later_unless_locked(app, clock):
+    start = clock.now()
+    with models.db.connection_context():
+        day_old, hour_old, locked = start - timedelta(days=2), start - timedelta(hours=1), start + timedelta(hours=1)
+        for nip, created, locked_until in (("199202022020122001", day_old, None),
+                                           ("199202022020122002", day_old, locked),
+                                           ("199202022020122003", hour_old, None)):
+            models.UnknownNip.create(nip=nip, created_at=created, locked_until=locked_until, failed_count=3)
+        assert models.purge(timedelta(minutes=30), timedelta(hours=8), 730).unknown_nips == 1
+        assert sorted(u.nip[-1] for u in models.UnknownNip.select()) == ["2", "3"]

@@ -275,10 +275,12 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     """The second factor is done: a fresh session, a server-side record, logged in.
     `then` is where to go next (else the page asked for before login, else the dashboard);
     `carry` are session values to keep across the reset."""
-    is_new_browser = known_device(account) is None
+    device = known_device(account)
     is_first_sign_in = not models.AuditEvent.select().where((models.AuditEvent.account == account.id)
                                                             & (models.AuditEvent.event == "login.ok")).exists()
-    failure_counter(account).clear_failures()  # the counter this browser's tries went against
+    (device or account).clear_failures()  # the counter this browser's tries went against
+    if device:
+        device.mark_used()
     next_url = session.get("pending", {}).get("next")
     fresh_session()
     session.update(carry or {})
@@ -286,7 +288,7 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     account.current_session = record
     login_user(account)
     audit("login.ok", account=account, detail=method)
-    if is_new_browser:
+    if device is None:
         _remember_device(account)
         if not is_first_sign_in:
             mail.notify_owner(account.employee, "Masuk dari perangkat baru ke Portal ASN Digital",
