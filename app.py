@@ -191,7 +191,7 @@ def _check_sign_in_settings(app):
     if cfg.get("TRUSTED_HOSTS") is None:
         # Requests naming another host are refused, so no page or link is ever built from
         # a Host header a stranger chose.
-        cfg["TRUSTED_HOSTS"] = [parsed.netloc]
+        cfg["TRUSTED_HOSTS"] = [parsed.hostname]  # any port: werkzeug compares names only
 
 
 def _instance_secret_key(folder: Path) -> str:

@@ -85,7 +85,7 @@ def start_portal(config: dict) -> tuple[subprocess.Popen, int]:
 def test_two_processes_share_the_per_ip_login_limit_through_redis(tmp_path, redis_url):
     config = {**TEST_CONFIG, "DATABASE_URL": database_url(tmp_path / "portal.db"), "RATELIMIT_ENABLED": True,
               "RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
-              "LOGIN_RATE_LIMIT": "3/minute"}
+              "LOGIN_RATE_LIMIT": "3/minute", "BASE_URL": "http://127.0.0.1"}
     first, first_port = start_portal(config)
     try:
         second, second_port = start_portal(config)
