@@ -228,13 +228,15 @@ def test_forgot_password_takes_the_same_time_either_way(make_app):
     with models.db.connection_context():
         make_employee()
     client = app.test_client()
-    durations = []
-    for email in ("budi@example.go.id", "orang.lain@example.go.id") * 2:
+    durations = {"budi@example.go.id": [], "orang.lain@example.go.id": []}
+    for email in list(durations) * 3:
         started = time.monotonic()
         assert forgot(client, email=email).status_code == 200
-        durations.append(time.monotonic() - started)
-    assert min(durations) >= 0.3 and max(durations) - min(durations) < 0.15, durations
-    assert len(messages()) == 2  # the matching requests did send
+        durations[email].append(time.monotonic() - started)
+    # The fastest of each kind: a busy machine may slow any one request, never all of them.
+    fastest = [min(times) for times in durations.values()]
+    assert min(fastest) >= 0.3 and max(fastest) - min(fastest) < 0.1, durations
+    assert len(messages()) == 3  # the matching requests did send
 
 
 def test_reset_with_real_mail_unlocks_and_still_asks_otp(smtp_app, clock):
