@@ -6,6 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlparse
 
+import click
 from limits import parse_many
 from limits.storage import SCHEMES as RATELIMIT_SCHEMES
 from playhouse.db_url import schemes as DATABASE_SCHEMES
@@ -14,8 +15,9 @@ TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
-class SettingsError(Exception):
-    """One line for the operator: the variable, its value and what is allowed."""
+class SettingsError(click.ClickException):
+    """One line for the operator: the variable, its value and what is allowed. A click
+    exception, so `flask --app app …` commands print that line too, not a traceback."""
 
 
 def _fail(name, value, allowed):
