@@ -15,6 +15,7 @@ import re
 import smtplib
 import ssl
 import threading
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlparse
@@ -55,6 +56,30 @@ def notify_owner(employee, subject: str, what: str) -> None:
     elif employee.telepon:
         send_sms(employee.telepon, f"Portal ASN Digital: {what} Bukan Anda? Segera hubungi {helpdesk}.",
                  nip=employee.nip)
+
+
+CODE_MINUTES = 10
+CODES_PER_HOUR = 5  # codes (and reset links) sent to one employee, whoever asks
+
+
+def may_send(employee, purpose: str) -> bool:
+    """Under the hourly cap for `purpose`: a stranger can't flood the owner's mailbox or
+    phone, whoever they are and from wherever they ask."""
+    since = security.now() - timedelta(hours=1)
+    return models.Token.sent_since(employee, purpose, since) < CODES_PER_HOUR
+
+
+def send_code(employee, purpose: str, subject: str, template: str, sms_text: str) -> bool:
+    """A new 6-digit code (earlier ones stop working) to the e-mail and phone on record,
+    never to an address someone typed; False, and nothing sent, at the hourly cap."""
+    if not may_send(employee, purpose):
+        return False
+    code = security.verification_code()
+    models.Token.issue(employee, purpose, code, CODE_MINUTES)
+    send_email(employee.email, subject, template, nip=employee.nip, nama=employee.nama, code=code,
+               minutes=CODE_MINUTES, helpdesk=current_app.config["HELPDESK_CONTACT"])
+    send_sms(employee.telepon, sms_text.format(code=code, minutes=CODE_MINUTES), nip=employee.nip)
+    return True
 
 
 def send_activation_link(employee, minutes: int):

@@ -180,6 +180,29 @@ def settle_attempt(counter, passed: bool, *, account=None, nip="") -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- codes sent to the contact on record
+
+CODE_TRIES = 5
+CODE_ERRORS = {
+    "malformed": "Kode verifikasi terdiri dari 6 digit angka.",
+    "expired": f"Kode sudah kedaluwarsa (berlaku {mail.CODE_MINUTES} menit). Tekan Kirim ulang kode untuk kode baru.",
+    "used": "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.",
+    "exhausted": "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.",
+    "capped": f"Sudah {mail.CODES_PER_HOUR} kode dikirim dalam satu jam terakhir. Pakai kode terakhir, atau coba "
+              "lagi nanti.",
+}
+
+
+def check_code(token) -> tuple[str, str | None]:
+    """The code typed in `code` against `token` (the newest one sent): the result of
+    Token.check_code and, unless "ok", what to tell the person."""
+    result = token.check_code(request.form.get("code", "")[:32], CODE_TRIES) if token else "used"
+    if result == "wrong":
+        left = CODE_TRIES - token.attempts
+        return result, f"Kode salah. Sisa percobaan: {left}." if left > 0 else CODE_ERRORS["exhausted"]
+    return result, CODE_ERRORS.get(result)
+
+
 # --------------------------------------------------------------------------- re-authentication
 
 REAUTH_MINUTES = 10

@@ -11,13 +11,10 @@ import mail
 import models
 import security
 from security import now
-from views import audit, code_limit, go, limiter, new_password_problems, respond, step_key
+from views import CODE_ERRORS, audit, check_code, code_limit, go, limiter, new_password_problems, respond, step_key
 
 bp = Blueprint("account", __name__)
 
-CODE_MINUTES = 10
-CODE_TRIES = 5
-CODES_PER_HOUR = 5  # codes sent to one employee, whoever asks
 ACTIVATION_MINUTES = 24 * 60
 
 
@@ -103,16 +100,9 @@ def register_post():
 
 
 def _send_code(employee) -> bool:
-    """A new code to the contact on record; False when the hourly cap is reached."""
-    if models.Token.sent_since(employee, "register", now() - timedelta(hours=1)) >= CODES_PER_HOUR:
-        return False
-    code = security.verification_code()
-    models.Token.issue(employee, "register", code, CODE_MINUTES)
-    mail.send_email(employee.email, "Kode verifikasi pendaftaran Portal ASN Digital", "register_code",
-                    nip=employee.nip, nama=employee.nama, code=code, minutes=CODE_MINUTES)
-    mail.send_sms(employee.telepon, f"Kode verifikasi Portal ASN Digital: {code}. Berlaku {CODE_MINUTES} "
-                  "menit. Jangan berikan kode ini kepada siapa pun.", nip=employee.nip)
-    return True
+    return mail.send_code(employee, "register", "Kode verifikasi pendaftaran Portal ASN Digital", "register_code",
+                          "Kode verifikasi Portal ASN Digital: {code}. Berlaku {minutes} menit. Jangan berikan kode "
+                          "ini kepada siapa pun.")
 
 
 @bp.get("/daftar/menunggu")
@@ -150,14 +140,6 @@ def register_verify():
     return _verify_page()
 
 
-CODE_ERRORS = {
-    "malformed": "Kode verifikasi terdiri dari 6 digit angka.",
-    "expired": f"Kode sudah kedaluwarsa (berlaku {CODE_MINUTES} menit). Tekan Kirim ulang kode untuk kode baru.",
-    "used": "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.",
-    "exhausted": "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.",
-}
-
-
 @bp.post("/daftar/verifikasi")
 @limiter.limit(_per_ip)
 @limiter.limit(code_limit, key_func=step_key)
@@ -165,13 +147,10 @@ def register_verify_post():
     employee, token = _registration_token()
     if employee is None:
         return _registration_gone()
-    result = token.check_code(request.form.get("code", "")[:32], CODE_TRIES) if token else "used"
+    result, error = check_code(token)
     if result != "ok":
         if result == "wrong":
             audit("registration.code_failed", nip=employee.nip)
-        left = CODE_TRIES - token.attempts if token else 0
-        error = CODE_ERRORS["exhausted"] if result == "wrong" and left <= 0 else (
-            CODE_ERRORS.get(result) or f"Kode salah. Sisa percobaan: {left}.")
         return _verify_page(422, error)
     session["registration"] = {"nip": employee.nip, "verified": True, "token": token.id}
     audit("registration.verified", nip=employee.nip)
@@ -190,8 +169,7 @@ def register_resend():
     if employee is None or session["registration"].get("verified"):
         return _registration_gone()
     if not _send_code(employee):
-        return _verify_page(429, f"Sudah {CODES_PER_HOUR} kode dikirim dalam satu jam terakhir. Pakai kode "
-                                 "terakhir, atau coba lagi nanti.")
+        return _verify_page(429, CODE_ERRORS["capped"])
     audit("registration.code_resent", nip=employee.nip)
     return _verify_page(info="Kode baru telah dikirim. Kode sebelumnya tidak berlaku lagi.")
 
@@ -318,7 +296,7 @@ def forgot_post():
         (employee.email or "\0").lower(), form["email"].lower()))
     # A cap per employee, whoever asks, instead of a limit keyed on the typed NIP: a
     # stranger can't flood the owner's mailbox, nor use up the owner's own requests.
-    if matched and models.Token.sent_since(employee, "reset", now() - timedelta(hours=1)) < CODES_PER_HOUR:
+    if matched and mail.may_send(employee, "reset"):
         mail.send_reset_link(employee)
     audit("password.reset_requested", nip=nip, detail="data cocok" if matched else "data tidak cocok")
     time.sleep(max(0.0, current_app.config["FORGOT_MIN_SECONDS"] - (time.monotonic() - started)))

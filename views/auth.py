@@ -1,7 +1,5 @@
 """Sign-in: NIP + password, the forced password change, the OTP step, and logout."""
 
-from datetime import timedelta
-
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
@@ -11,7 +9,9 @@ import models
 import security
 from security import now
 from views import (
+    CODE_ERRORS,
     audit,
+    check_code,
     code_limit,
     failure_counter,
     finish_login,
@@ -37,9 +37,6 @@ FIRST_PASSWORD = {"code": "NIK (16 digit)", "nik": "NIK (16 digit)",
 TEMPORARY_EXPIRED_ERROR = (f"Kata sandi sementara dari helpdesk sudah tidak berlaku (hanya berlaku "
                            f"{models.TEMPORARY_PASSWORD_HOURS} jam). Hubungi helpdesk untuk meminta "
                            "kata sandi sementara yang baru.")
-CODE_MINUTES = 10
-CODE_TRIES = 5
-CODES_PER_HOUR = 5  # codes sent to one employee, whoever asks
 
 
 def _login_limit():
@@ -169,24 +166,16 @@ def _start_first_login_proof(account, next_url):
 
 
 def send_first_login_code(employee) -> bool:
-    """A new code to the e-mail and phone on record; False when the hourly cap is reached."""
-    if models.Token.sent_since(employee, "first_login", now() - timedelta(hours=1)) >= CODES_PER_HOUR:
-        return False
-    code = security.verification_code()
-    models.Token.issue(employee, "first_login", code, CODE_MINUTES)
-    helpdesk = current_app.config["HELPDESK_CONTACT"]
-    mail.send_email(employee.email, "Kode verifikasi login pertama Portal ASN Digital", "first_login_code",
-                    nip=employee.nip, nama=employee.nama, code=code, minutes=CODE_MINUTES, helpdesk=helpdesk)
-    mail.send_sms(employee.telepon, f"Kode login pertama Portal ASN Digital: {code}. Berlaku {CODE_MINUTES} "
-                  "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.", nip=employee.nip)
-    return True
+    return mail.send_code(employee, "first_login", "Kode verifikasi login pertama Portal ASN Digital",
+                          "first_login_code", "Kode login pertama Portal ASN Digital: {code}. Berlaku {minutes} "
+                          "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.")
 
 
 def _code_page(account, status=200, error=None, info=None):
     employee = account.employee
     return respond("auth/first_login_code.html", "code_form", status, error=error, info=info,
                    email=security.mask_email(employee.email), telepon=security.mask_phone(employee.telepon),
-                   minutes=CODE_MINUTES)
+                   minutes=mail.CODE_MINUTES)
 
 
 @bp.get("/login/kode")
@@ -197,14 +186,6 @@ def first_login_code():
     return _code_page(account)
 
 
-CODE_ERRORS = {
-    "malformed": "Kode verifikasi terdiri dari 6 digit angka.",
-    "expired": f"Kode sudah kedaluwarsa (berlaku {CODE_MINUTES} menit). Tekan Kirim ulang kode.",
-    "used": "Kode ini sudah tidak berlaku. Tekan Kirim ulang kode untuk kode baru.",
-    "exhausted": "Kode salah terlalu banyak. Tekan Kirim ulang kode untuk kode baru.",
-}
-
-
 @bp.post("/login/kode")
 @limiter.limit(_otp_limit)
 @limiter.limit(code_limit, key_func=step_key)
@@ -212,13 +193,9 @@ def first_login_code_post():
     account = pending_account("proof")
     if account is None:
         return pending_expired()
-    token = models.Token.newest(account.employee, "first_login")
-    result = token.check_code(request.form.get("code", "")[:32], CODE_TRIES) if token else "used"
+    result, error = check_code(models.Token.newest(account.employee, "first_login"))
     if result != "ok":
         audit("first_login.code_failed", account=account, detail=result)
-        error = CODE_ERRORS.get(result) or f"Kode salah. Sisa percobaan: {CODE_TRIES - token.attempts}."
-        if result == "wrong" and token.attempts >= CODE_TRIES:
-            error = CODE_ERRORS["exhausted"]
         return _code_page(account, 422, error)
     audit("first_login.verified", account=account)
     return start_pending(account, "password", next_url=session.get("pending", {}).get("next"))
@@ -231,8 +208,7 @@ def first_login_code_resend():
     if account is None:
         return pending_expired()
     if not send_first_login_code(account.employee):
-        return _code_page(account, 429, f"Sudah {CODES_PER_HOUR} kode dikirim dalam satu jam terakhir. "
-                                         "Pakai kode terakhir, atau coba lagi nanti.")
+        return _code_page(account, 429, CODE_ERRORS["capped"])
     audit("first_login.code_resent", account=account)
     return _code_page(account, info="Kode baru telah dikirim. Kode sebelumnya tidak berlaku lagi.")
 
