@@ -53,7 +53,8 @@ def change_password(client, new=PASSWORD, confirm=None):
 
 def enroll(client, device_name="HP pribadi") -> str:
     """Open the enrollment page, read the secret from it, confirm with a fresh code."""
-    page = client.get("/mfa/setup")
+    assert client.get("/mfa/setup").status_code == 200
+    page = client.get("/mfa/setup/akun")
     assert page.status_code == 200
     secret = secret_from(page.get_data(as_text=True))
     response = client.post("/mfa/setup", data={"device_name": device_name, "otp": code(secret)})

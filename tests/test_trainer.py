@@ -176,7 +176,7 @@ def test_demo_banner_on_every_page_including_errors(demo_app, trainer, learner):
     pages = sweep(learner, page_urls(demo_app))
     first_sign_in(learner)
     change_password(learner)
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     assert enroll_with_phone(learner, trainer).status_code == 303
     pages += sweep(learner, page_urls(demo_app))
     assert {"/login", "/bantuan/faq", "/dashboard", "/mfa/kode-pemulihan", "/pelatih/", "/pelatih/ponsel",
@@ -211,7 +211,7 @@ def test_console_lists_demo_accounts_with_their_state(trainer, learner, clock):
     first_sign_in(learner)
     change_password(learner)
     assert status_of(trainer) == "kata sandi sudah diganti, MFA belum aktif"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     enroll_with_phone(learner, trainer)
     assert status_of(trainer) == "MFA aktif (HP baru) | sedang masuk"
     learner.post("/logout")
@@ -279,7 +279,7 @@ def test_phone_shows_each_enrolled_account_like_an_authenticator_app(trainer, le
     assert "Belum ada akun demo yang terhubung" in text(trainer.get("/pelatih/ponsel"))
     first_sign_in(learner)
     change_password(learner)
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     assert "menunggu aktivasi di portal" in phone_section(trainer)  # as if the QR was scanned
     assert enroll_with_phone(learner, trainer).location == "/mfa/kode-pemulihan"
     section = phone_section(trainer)
@@ -337,7 +337,7 @@ def test_phone_key_must_be_a_real_key(trainer):
 def test_problem_1_qr_not_showing_fixed_with_the_manual_key(trainer, learner):
     apply(trainer, "qr-tidak-muncul")
     assert sign_in(learner).location == "/mfa/setup"
-    page = text(learner.get("/mfa/setup"))
+    page = text(learner.get("/mfa/setup/akun"))
     assert "<svg" not in page and "Kode QR tidak dapat ditampilkan" in page
     assert help_slugs(page) == ["qr-tidak-muncul"]
     assert '<details class="manual" id="manual-key" open>' in page
@@ -417,7 +417,7 @@ def test_problem_5_lost_authenticator_fixed_with_a_recovery_code_then_helpdesk(t
     assert trainer.post(f"/pelatih/akun/{BUDI}/reset-mfa").location == "/pelatih/"
     assert recovery_sheet(trainer) == []
     assert sign_in(learner).location == "/mfa/setup"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     trainer.post(f"/pelatih/ponsel/{BUDI}/pindai")
     assert enroll_with_phone(learner, trainer).location == "/mfa/kode-pemulihan"
 
@@ -427,7 +427,7 @@ def test_problem_6_otp_not_in_the_app_fixed_by_scanning_again(trainer, learner):
     trainer.post(f"/pelatih/ponsel/{BUDI}/pindai")
     assert "Belum ada kode QR untuk dipindai" in text(trainer.get("/pelatih/ponsel"))
     assert sign_in(learner).location == "/mfa/setup"
-    page = text(learner.get("/mfa/setup"))
+    page = text(learner.get("/mfa/setup/akun"))
     assert '<a href="/bantuan/otp-tidak-muncul">' in page
     assert "Belum ada akun ini di aplikasi" in phone_section(trainer)
     # The fix: reinstall and scan the QR code again.
@@ -452,7 +452,7 @@ def test_problem_8_activation_error_fixed_by_scanning_the_current_qr(trainer, le
     apply(trainer, "error-aktivasi-mfa")
     assert "kode QR lama" in phone_section(trainer)
     assert sign_in(learner).location == "/mfa/setup"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     wrong = learner.post("/mfa/setup", data={"device_name": "HP", "otp": phone_codes(trainer)[
         "Ponsel peserta"]})
     assert wrong.status_code == 422 and "Kode tidak cocok" in text(wrong)
