@@ -117,7 +117,7 @@ def test_phone_clock_behind_is_diagnosed_and_fixed(screens, frozen_clock):
     learner.wait_for_url("**/login/otp")
     learner.fill("#otp", skewed)
     learner.get_by_role("button", name="Verifikasi").click()
-    error = learner.locator("#otp-form .alert.error")
+    error = learner.locator("#otp-step .error-summary")
     expect(error).to_contain_text("sekitar 3 menit lebih lambat")
     help_link = error.locator('a[data-help="kode-otp-tidak-valid"]')
     expect(help_link).to_have_attribute("href", "/bantuan/kode-otp-tidak-valid")
@@ -159,7 +159,8 @@ def test_lost_authenticator_recovery_code_then_new_phone_without_javascript(scre
     expect(learner.locator("h1")).to_contain_text("Google Authenticator terhapus")
     expect(learner.locator("article")).to_contain_text("kode pemulihan")
     learner.go_back()
-    learner.fill("#otp", recovery_code)
+    learner.get_by_role("link", name="Pakai kode pemulihan").click()  # its own form
+    learner.fill("#recovery_code", recovery_code)
     learner.get_by_role("button", name="Verifikasi").click()
     learner.wait_for_url("**/dashboard")
     expect(learner.locator("#pesan")).to_contain_text("Anda masuk dengan kode pemulihan. Sisa kode: 9")
@@ -172,9 +173,13 @@ def test_lost_authenticator_recovery_code_then_new_phone_without_javascript(scre
     learner.wait_for_url("**/login")
     sign_in(learner, demo.PASSWORD)
     learner.wait_for_url("**/mfa/setup")
+    learner.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
+    learner.wait_for_url("**/mfa/setup/akun")
     phone.reload()
     phone.locator(f"#aksi-{BUDI}").get_by_role("button", name="Pindai kode QR").click()
     expect(phone.locator("#pesan")).to_contain_text("Kode QR terpindai")
+    learner.get_by_role("link", name="Akun sudah ada di aplikasi, lanjutkan").click()
+    learner.wait_for_url("**/mfa/setup/kode")
     learner.fill("#device_name", "HP baru")
     learner.fill("#otp", phone_code(phone, "Ponsel peserta"))
     learner.get_by_role("button", name="Aktifkan").click()
@@ -194,6 +199,8 @@ def test_enrollment_on_a_narrow_screen_puts_the_link_and_key_first(screens, widt
     learner.fill("#confirm_password", "Kopi!Pagi2026")
     learner.get_by_role("button", name="Simpan kata sandi").click()
     learner.wait_for_url("**/mfa/setup")
+    learner.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
+    learner.wait_for_url("**/mfa/setup/akun")
     link_top = learner.locator("#open-in-app").bounding_box()["y"]
     qr_top = learner.locator("#qr-code").bounding_box()["y"]
     assert (link_top < qr_top) is link_first
