@@ -174,7 +174,7 @@ def status(employee) -> list:
     account = models.Account.get_or_none(models.Account.employee == employee.id)
     labels = [] if employee.is_active else [f"status {employee.status}: tidak bisa masuk"]
     if account is None or account.password_hash is None:
-        labels.append("login pertama (kata sandi = NIK)")
+        labels.append("masuk pertama kali (kata sandi = NIK)")
     elif account.must_activate:
         labels.append("menunggu aktivasi email")
     elif account.must_change_password:
@@ -197,7 +197,7 @@ def status(employee) -> list:
 # --------------------------------------------------------------------------- scenarios
 
 PASSWORD = "Latihan!2026"  # noqa: S105 - published to trainees: every scenario account uses it
-DEVICE = "HP pribadi"
+DEVICE = "Ponsel pribadi"
 
 
 class DemoScenario(models.BaseModel):
@@ -248,8 +248,8 @@ PROBLEMS = [
             "Pesan akun terkunci dengan sisa menit, dan tautan bantuan Akun terkunci.",
             "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat demo, "
             "buat kata sandi baru (kunci langsung terbuka)."),
-    Problem("gagal-login-setelah-reset", "Gagal masuk setelah reset kata sandi",
-            "MFA aktif. Peserta lupa kata sandi: dua email reset ada di kotak surat demo; yang lama "
+    Problem("gagal-login-setelah-reset", "Gagal masuk setelah atur ulang kata sandi",
+            "MFA aktif. Peserta lupa kata sandi: dua email atur ulang kata sandi ada di kotak surat demo; yang lama "
             "sudah tidak berlaku.",
             "Tautan di email lama: “Tautan tidak berlaku” dengan tautan bantuan; kata sandi lama ditolak.",
             "Buka email terbaru, buat kata sandi baru, masuk: kode OTP tetap diminta."),
@@ -257,19 +257,19 @@ PROBLEMS = [
             "MFA aktif. Aplikasi di ponsel virtual terhapus; lembar kode pemulihan peserta ada di "
             "konsol ini.",
             "Tidak ada kode di ponsel; halaman OTP menautkan “Tidak bisa mengakses aplikasi autentikator?”.",
-            "Masuk dengan kode pemulihan; lalu “Reset MFA (helpdesk)” dan daftarkan ponsel baru."),
+            "Masuk dengan kode pemulihan; lalu “Atur ulang MFA (helpdesk)” dan daftarkan ponsel baru."),
     Problem("otp-tidak-muncul", "OTP tidak muncul di aplikasi",
             "Kata sandi sudah diganti, MFA belum aktif. Pemindaian gagal: aplikasi di ponsel virtual kosong.",
             "Ponsel virtual: belum ada akun; halaman aktivasi menautkan bantuan Kode OTP tidak muncul.",
             "Di ponsel virtual tekan “Pindai kode QR” (aplikasi dipasang ulang), lalu masukkan kodenya."),
     Problem("perangkat-tidak-terdaftar", "Perangkat tidak terdaftar",
-            "MFA aktif di “HP kantor”. Ponsel virtual juga menampilkan “HP baru” dengan akun dari "
+            "MFA aktif di “Ponsel kantor”. Ponsel virtual juga menampilkan “Ponsel baru” dengan akun dari "
             "aktivasi lain.",
-            "Kode dari HP baru ditolak; halaman OTP menyebut perangkat terdaftar: HP kantor.",
-            "Pakai kode dari HP kantor."),
-    Problem("error-aktivasi-mfa", "Error saat aktivasi MFA",
+            "Kode dari Ponsel baru ditolak; halaman OTP menyebut perangkat terdaftar: Ponsel kantor.",
+            "Pakai kode dari Ponsel kantor."),
+    Problem("error-aktivasi-mfa", "Gagal aktivasi MFA",
             "Kata sandi sudah diganti, MFA belum aktif. Aplikasi di ponsel virtual menyimpan kode QR lama.",
-            "“Kode tidak cocok” dengan tautan bantuan Error saat aktivasi MFA.",
+            "“Kode tidak cocok” dengan tautan bantuan Gagal aktivasi MFA.",
             "Hapus entri lama di ponsel virtual, pindai kode QR yang tampil sekarang, masukkan kode baru."),
 ]
 PROBLEMS_BY_SLUG = {p.slug: p for p in PROBLEMS}
@@ -288,7 +288,7 @@ def apply(slug: str, employee, config) -> None:
         _add_to_phone(employee, security.new_totp_secret(), key,
                       note="kode QR lama dari percobaan sebelumnya")
         return
-    device = "HP kantor" if slug == "perangkat-tidak-terdaftar" else DEVICE
+    device = "Ponsel kantor" if slug == "perangkat-tidak-terdaftar" else DEVICE
     secret = security.new_totp_secret()
     models.Authenticator.create(account=account, name=device, confirmed_at=now(),
                                 secret_encrypted=security.encrypt(secret, key))
@@ -296,7 +296,7 @@ def apply(slug: str, employee, config) -> None:
     scenario.recovery_codes = security.encrypt(json.dumps(codes), key)
     scenario.save()
     if slug == "perangkat-tidak-terdaftar":
-        _add_to_phone(employee, security.new_totp_secret(), key, device="HP baru",
+        _add_to_phone(employee, security.new_totp_secret(), key, device="Ponsel baru",
                       note="akun dari aktivasi di perangkat lain")
     if slug != "autentikator-hilang":
         _add_to_phone(employee, secret, key, device=device,

@@ -144,7 +144,7 @@ def test_registration_error_cases(client, employee):
     bad = register(client, nip="123", nik="12", email="bukan-email", telepon="12345")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
-    for text in ("18 digit", "NIK terdiri dari 16 digit", "Alamat email tidak valid", "Nomor HP tidak valid"):
+    for text in ("18 digit", "NIK terdiri dari 16 digit", "Alamat email tidak valid", "Nomor ponsel tidak valid"):
         assert text in page
     assert not messages()
 

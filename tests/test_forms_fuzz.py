@@ -352,7 +352,7 @@ def test_new_password_form_rejects_junk_in_indonesian(app, employee, fields, how
 CURRENT_CODE = "(the code the app shows now)"
 SPACED_CODE = "(the code the app shows now, typed as 123 456)"
 otp_value = st.one_of(st.just(CURRENT_CODE), st.just(SPACED_CODE), digits6, junk)
-device_name = st.one_of(st.just("HP pribadi"),
+device_name = st.one_of(st.just("Ponsel pribadi"),
                         st.sampled_from(["  HP   Samsung\tkantor  ", "x" * 40, "x" * 41, ""]), junk)
 
 
@@ -375,7 +375,7 @@ def acceptable_codes(secret):
 
 @settings(FUZZ, max_examples=25)
 @given(fields=form(device_name=device_name, otp=otp_value), how=submission)
-@example(fields={"device_name": ["HP pribadi"], "otp": [CURRENT_CODE]}, how=("form", None))
+@example(fields={"device_name": ["Ponsel pribadi"], "otp": [CURRENT_CODE]}, how=("form", None))
 @example(fields={"device_name": ["\u202eHP\u200f 😀"], "otp": [SPACED_CODE]}, how=("multipart", "htmx"))
 def test_mfa_setup_form_rejects_junk_in_indonesian(app, employee, clock, fields, how):
     encoding, htmx = how

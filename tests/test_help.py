@@ -71,7 +71,7 @@ def test_every_topic_has_its_own_small_page(client, topic):
     ("perangkat-tidak-terdaftar", ["perangkat terdaftar", "saat memindai kode QR"]),
     ("error-aktivasi-mfa", ["browser lain", "kamera", "kode QR yang tampil <strong>sekarang</strong>"]),
     ("akun-terkunci", ["Tunggu", "Lupa kata sandi", "15 menit"]),
-    ("faq", ["username", "NIK", "MFA wajib", "e-Kinerja", "ponsel"]),
+    ("faq", ["nama pengguna", "NIK", "MFA wajib", "e-Kinerja", "ponsel"]),
     ("tips-keamanan", ["kuat dan unik", "Jangan bagikan", "sidik jari", "tempat aman"]),
     ("phishing", ["Alamat resmi portal ini adalah <strong>http://localhost</strong>", ".go.id",
                   "<strong>tidak pernah</strong> meminta kata sandi atau kode OTP"]),
@@ -179,7 +179,7 @@ def test_wrong_recovery_code_links_to_lost_authenticator(client, enrolled):
 def test_otp_page_names_the_registered_device(client, enrolled):
     login(client, NIP, PASSWORD)
     page = text(client.get("/login/otp"))
-    assert "Perangkat terdaftar: <strong>HP pribadi</strong> (sejak 23-11-2026)" in page
+    assert "Perangkat terdaftar: <strong>Ponsel pribadi</strong> (sejak 23-11-2026)" in page
     assert 'href="/bantuan/autentikator-hilang"' in page
 
 

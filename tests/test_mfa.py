@@ -67,10 +67,10 @@ def test_device_name_and_code_format_checked(client, employee):
 
 def test_confirmed_authenticator_is_stored_encrypted_with_its_name(client, employee, clock):
     secret = secret_from(start_enrollment(client).get_data(as_text=True))
-    client.post("/mfa/setup", data={"device_name": "HP  Samsung   pribadi", "otp": code(secret)})
+    client.post("/mfa/setup", data={"device_name": "Ponsel  Samsung   pribadi", "otp": code(secret)})
     with models.db.connection_context():
         authenticator = models.Authenticator.get()
-        assert authenticator.name == "HP Samsung pribadi"
+        assert authenticator.name == "Ponsel Samsung pribadi"
         assert authenticator.confirmed_at == clock.now()
         assert secret not in authenticator.secret_encrypted
         assert authenticator.secret("test-secret-key") == secret

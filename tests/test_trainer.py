@@ -99,13 +99,15 @@ def status_of(client, nip=BUDI) -> str:
 
 
 def otp_setup_secret(page) -> str:
-    return re.search(r'<code id="secret-key">([A-Z2-7 ]+)</code>', page).group(1)
+    """The key as shown, in its groups of four."""
+    key = re.search(r'<code id="secret-key">(.+?)</code>', page).group(1)
+    return " ".join(re.findall(r'<span class="group">([A-Z2-7]+)</span>', key))
 
 
 def enroll_with_phone(learner, trainer, device=None):
     codes = phone_codes(trainer)
     code = codes[device] if device else next(iter(codes.values()))
-    return learner.post("/mfa/setup", data={"device_name": "HP baru", "otp": code})
+    return learner.post("/mfa/setup", data={"device_name": "Ponsel baru", "otp": code})
 
 
 # --------------------------------------------------------------------------- demo mode off
@@ -205,7 +207,7 @@ def test_console_lists_demo_accounts_with_their_state(trainer, learner, clock):
         assert f'id="akun-{employee["nip"]}"' in page and employee["nik"] in page
     assert f'<code id="demo-password">{demo.PASSWORD}</code>' in page
     assert page.count('<li id="masalah-') == 8
-    assert status_of(trainer) == "login pertama (kata sandi = NIK)"
+    assert status_of(trainer) == "masuk pertama kali (kata sandi = NIK)"
     assert "status pensiun: tidak bisa masuk" in status_of(trainer, HARTONO)
     assert f'action="/pelatih/akun/{HARTONO}/skenario"' not in page  # no scenario for the retired
     first_sign_in(learner)
@@ -213,18 +215,18 @@ def test_console_lists_demo_accounts_with_their_state(trainer, learner, clock):
     assert status_of(trainer) == "kata sandi sudah diganti, MFA belum aktif"
     learner.get("/mfa/setup/akun")
     enroll_with_phone(learner, trainer)
-    assert status_of(trainer) == "MFA aktif (HP baru) | sedang masuk"
+    assert status_of(trainer) == "MFA aktif (Ponsel baru) | sedang masuk"
     learner.post("/logout")
     for _ in range(5):
         sign_in(learner, "Salah!123")
-    assert status_of(trainer) == "MFA aktif (HP baru) | terkunci 15 menit lagi"
+    assert status_of(trainer) == "MFA aktif (Ponsel baru) | terkunci 15 menit lagi"
 
 
 def test_reset_one_account_to_first_login(trainer, learner):
     apply(trainer, "kode-otp-tidak-valid")
     response = trainer.post(f"/pelatih/akun/{BUDI}/reset")
     assert response.location == "/pelatih/"
-    assert status_of(trainer) == "login pertama (kata sandi = NIK)"
+    assert status_of(trainer) == "masuk pertama kali (kata sandi = NIK)"
     assert phone_codes(trainer) == {}
     assert first_sign_in(learner).location == "/password/new"
 
@@ -235,7 +237,7 @@ def test_reset_all_demo_data(trainer, learner):
     assert mailbox_links(trainer)
     assert trainer.post("/pelatih/reset").location == "/pelatih/"
     for employee in demo.DEMO_EMPLOYEES:
-        assert status_of(trainer, employee["nip"]).endswith("login pertama (kata sandi = NIK)")
+        assert status_of(trainer, employee["nip"]).endswith("masuk pertama kali (kata sandi = NIK)")
     assert mailbox_links(trainer) == [] and "Belum ada akun demo yang terhubung" in text(
         trainer.get("/pelatih/ponsel"))
     with models.db.connection_context():
@@ -439,13 +441,13 @@ def test_problem_6_otp_not_in_the_app_fixed_by_scanning_again(trainer, learner):
 def test_problem_7_unregistered_device_fixed_with_the_registered_one(trainer, learner):
     apply(trainer, "perangkat-tidak-terdaftar")
     codes = phone_codes(trainer)
-    assert set(codes) == {"HP baru", "HP kantor"}
+    assert set(codes) == {"Ponsel baru", "Ponsel kantor"}
     assert sign_in(learner).location == "/login/otp"
-    assert "Perangkat terdaftar: <strong>HP kantor</strong>" in text(learner.get("/login/otp"))
-    wrong = learner.post("/login/otp", data={"otp": codes["HP baru"]})
+    assert "Perangkat terdaftar: <strong>Ponsel kantor</strong>" in text(learner.get("/login/otp"))
+    wrong = learner.post("/login/otp", data={"otp": codes["Ponsel baru"]})
     assert wrong.status_code == 422 and "perangkat-tidak-terdaftar" in help_slugs(text(wrong))
-    assert "Perangkat terdaftar: <strong>HP kantor</strong>" in text(wrong)
-    assert learner.post("/login/otp", data={"otp": codes["HP kantor"]}).location == "/dashboard"
+    assert "Perangkat terdaftar: <strong>Ponsel kantor</strong>" in text(wrong)
+    assert learner.post("/login/otp", data={"otp": codes["Ponsel kantor"]}).location == "/dashboard"
 
 
 def test_problem_8_activation_error_fixed_by_scanning_the_current_qr(trainer, learner):

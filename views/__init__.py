@@ -48,6 +48,7 @@ def register_blueprints(app):
     app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
     app.register_blueprint(health.bp)
     app.add_template_global(password_problems_by_field)
+    app.add_template_filter(event_label)
 
 
 def respond(template: str, block: str, status: int = 200, **context):
@@ -119,6 +120,49 @@ def localtime(moment, format="%d-%m-%Y %H:%M %Z") -> str:
     """The template filter for every time on a page or in a mail: stored UTC shown in
     ASN_TIMEZONE, with its abbreviation (WIB, WITA, WIT) where the format asks for it."""
     return security.local(moment, current_app.config["TIMEZONE"]).strftime(format) if moment else "—"
+
+
+# --------------------------------------------------------------------------- audit
+
+# The words for each audit event, for the console and the employee's own security page.
+EVENT_LABELS = {
+    "login.ok": "masuk berhasil", "login.password_ok": "kata sandi benar, menunggu OTP",
+    "login.failed": "masuk gagal", "login.locked": "percobaan saat terkunci",
+    "login.inactive": "ditolak: status tidak aktif", "account.locked": "akun terkunci",
+    "account.unlocked": "kunci dibuka helpdesk", "otp.ok": "OTP benar", "otp.failed": "OTP salah",
+    "otp.replayed": "OTP dipakai ulang", "password.changed": "kata sandi diganti",
+    "password.reset": "kata sandi sementara diberikan", "mfa.enrolled": "MFA diaktifkan",
+    "mfa.enroll_failed": "aktivasi MFA gagal", "mfa.reset": "MFA diatur ulang",
+    "sessions.ended": "semua sesi diakhiri", "role.changed": "peran diubah",
+    "employee.updated": "data pegawai diubah", "employees.imported": "impor data pegawai",
+    "audit.exported": "log audit diunduh", "logout": "keluar",
+    "registration.started": "pendaftaran dimulai", "registration.failed": "pendaftaran ditolak",
+    "registration.verified": "kode pendaftaran benar", "registration.code_failed": "kode pendaftaran salah",
+    "registration.code_resent": "kode pendaftaran dikirim ulang",
+    "registration.password_set": "kata sandi pendaftaran dibuat", "registration.activated": "akun diaktifkan",
+    "login.not_activated": "ditolak: belum aktivasi", "password.reset_requested": "minta tautan atur ulang kata sandi",
+    "recovery_code.used": "kode pemulihan dipakai", "recovery_code.failed": "kode pemulihan salah",
+    "recovery_code.regenerated": "kode pemulihan dibuat ulang", "mfa.added": "autentikator ditambah",
+    "mfa.removed": "autentikator dihapus", "session.ended": "sesi diakhiri pegawai",
+    "reauth.failed": "konfirmasi kata sandi gagal", "contact.changed": "kontak diganti",
+    "document.uploaded": "dokumen diunggah", "document.deleted": "dokumen dihapus",
+    "document.downloaded": "dokumen diunduh", "history.imported": "impor riwayat",
+    "leave.requested": "cuti diajukan", "leave.disetujui": "cuti disetujui", "leave.ditolak": "cuti ditolak",
+    "first_login.no_contact": "masuk pertama kali: tidak ada kontak tercatat",
+    "first_login.verified": "masuk pertama kali: kode benar",
+    "first_login.code_failed": "masuk pertama kali: kode salah",
+    "first_login.code_resent": "masuk pertama kali: kode dikirim ulang", "reauth.locked": "konfirmasi saat terkunci",
+    "registration.queued": "pendaftaran menunggu verifikasi", "registration.approved": "pendaftaran disetujui",
+    "registration.rejected": "pendaftaran ditolak helpdesk", "activation_letters.printed": "surat aktivasi dicetak",
+    "contact.change_requested": "minta ganti kontak", "contact.code_failed": "kode ganti kontak salah",
+    "recovery_code.regenerate_failed": "buat ulang kode pemulihan gagal",
+    "login.cancelled": "proses masuk dibatalkan", "demo.reset": "data demo dikembalikan",
+    "demo.scenario": "skenario pelatihan", "demo.mfa_reset": "MFA demo diatur ulang",
+}
+
+
+def event_label(event: str) -> str:
+    return EVENT_LABELS.get(event, event)
 
 
 def client():

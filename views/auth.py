@@ -50,7 +50,7 @@ def _otp_limit():
 
 def generic_login_error() -> str:
     """The same words for an unknown NIP, a wrong password and a wrong first password."""
-    return (f"NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi awal adalah "
+    return (f"NIP atau kata sandi salah. Jika ini masuk pertama kali Anda, kata sandi awal adalah "
             f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} Anda.")
 
 
@@ -164,7 +164,7 @@ def _start_first_login_proof(account, next_url):
         audit("first_login.no_contact", account=account)
         return _login_page(403, nip=employee.nip, help=("tidak-ada-kontak",), message=(
             "NIK Anda benar, tetapi data kepegawaian Anda belum memuat email atau nomor ponsel "
-            "untuk mengirim kode verifikasi, jadi login pertama tidak dapat dibuktikan di sini. "
+            "untuk mengirim kode verifikasi, jadi masuk pertama kali tidak dapat dibuktikan di sini. "
             f"Hubungi {current_app.config['HELPDESK_CONTACT']} dengan membawa KTP dan SK "
             "pengangkatan: helpdesk memeriksa identitas Anda lalu memberi kata sandi sementara."))
     audit("login.password_ok", account=account, detail="kata sandi awal NIK; kode dikirim ke kontak tercatat")
@@ -174,8 +174,8 @@ def _start_first_login_proof(account, next_url):
 
 
 def send_first_login_code(employee) -> bool:
-    return mail.send_code(employee, "first_login", "Kode verifikasi login pertama Portal ASN Digital",
-                          "first_login_code", "Kode login pertama Portal ASN Digital: {code}. Berlaku {minutes} "
+    return mail.send_code(employee, "first_login", "Kode verifikasi masuk pertama kali Portal ASN Digital",
+                          "first_login_code", "Kode masuk pertama kali Portal ASN Digital: {code}. Berlaku {minutes} "
                           "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.")
 
 

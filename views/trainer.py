@@ -53,7 +53,7 @@ def console():
 def reset_all():
     demo.reset()
     audit("demo.reset", detail="semua akun demo")
-    flash("Semua data demo kembali ke awal: setiap akun login pertama dengan NIK.", "success")
+    flash("Semua data demo kembali ke awal: setiap akun masuk pertama kali dengan NIK.", "success")
     return go("trainer.console")
 
 
@@ -61,8 +61,8 @@ def reset_all():
 def account_reset(nip):
     employee = _employee(nip)
     demo.reset_account(employee)
-    audit("demo.reset", nip=nip, detail="login pertama")
-    flash(f"{employee.nama}: kembali ke login pertama (kata sandi = NIK).", "success")
+    audit("demo.reset", nip=nip, detail="masuk pertama kali")
+    flash(f"{employee.nama}: kembali ke masuk pertama kali (kata sandi = NIK).", "success")
     return go("trainer.console")
 
 
@@ -89,7 +89,7 @@ def mfa_reset(nip):
     employee = _employee(nip)
     demo.reset_mfa(employee)
     audit("demo.mfa_reset", nip=nip, detail="seperti helpdesk")
-    flash(f"{employee.nama}: MFA direset. Saat masuk berikutnya peserta mendaftarkan ponsel baru.",
+    flash(f"{employee.nama}: MFA diatur ulang. Saat masuk berikutnya peserta mendaftarkan ponsel baru.",
           "success")
     return go("trainer.console")
 

@@ -17,7 +17,7 @@ from tests.helpers import NIK, NIP, PASSWORD, last_code
 ISSUER = "Portal ASN Digital"
 NIP_WITH_SPACES = "19900101 202001 1 001"
 NAME = "Budi Santoso"
-DEVICE = "HP Samsung pribadi"
+DEVICE = "Ponsel Samsung pribadi"
 
 
 # --------------------------------------------------------------------------- helpers

@@ -127,7 +127,7 @@ def complete_first_login(page, smtp, java_script_enabled: bool):
     page.goto("/login")
     fill_login(page, NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
-    page.locator("#code").fill(mailserver.code_in(smtp.inbox.wait_for_subject(RECORD_EMAIL, "login pertama")))
+    page.locator("#code").fill(mailserver.code_in(smtp.inbox.wait_for_subject(RECORD_EMAIL, "masuk pertama kali")))
     submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
     change_default_password(page, java_script_enabled)
     to_enrollment_key(page)

@@ -167,8 +167,8 @@ def test_lost_authenticator_recovery_code_then_new_phone_without_javascript(scre
 
     # The helpdesk resets MFA; the learner enrolls the new phone.
     console.reload()
-    console.locator(f"#akun-{BUDI}").get_by_role("button", name="Reset MFA (seperti helpdesk)").click()
-    expect(console.locator("#pesan")).to_contain_text("MFA direset")
+    console.locator(f"#akun-{BUDI}").get_by_role("button", name="Atur ulang MFA (seperti helpdesk)").click()
+    expect(console.locator("#pesan")).to_contain_text("MFA diatur ulang")
     learner.get_by_role("button", name="Keluar").click()
     learner.wait_for_url("**/login")
     sign_in(learner, demo.PASSWORD)
@@ -180,7 +180,7 @@ def test_lost_authenticator_recovery_code_then_new_phone_without_javascript(scre
     expect(phone.locator("#pesan")).to_contain_text("Kode QR terpindai")
     learner.get_by_role("link", name="Akun sudah ada di aplikasi, lanjutkan").click()
     learner.wait_for_url("**/mfa/setup/kode")
-    learner.fill("#device_name", "HP baru")
+    learner.fill("#device_name", "Ponsel baru")
     learner.fill("#otp", phone_code(phone, "Ponsel peserta"))
     learner.get_by_role("button", name="Aktifkan").click()
     learner.wait_for_url("**/mfa/kode-pemulihan")
