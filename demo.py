@@ -54,8 +54,24 @@ DEMO_EMPLOYEES = [
          pangkat="Pembina Utama Muda", golongan="IV/c",
          tmt_cpns=date(1990, 3, 1), tmt_pangkat=date(2014, 4, 1)),
 ]
-DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES]
-DEMO_NIKS = {e["nip"]: e["nik"] for e in DEMO_EMPLOYEES}  # the portal itself keeps only a keyed hash
+MAX_PARTICIPANTS = 60  # a class is 20-40 people
+
+
+def participant(number: int) -> dict:
+    """Numbered participant account `number` of a class: born 1 January 1995, PNS since
+    January 2022 (the NIP and the NIK carry that date, as real ones do)."""
+    return dict(nip=f"199501012022011{number:03d}", nik=f"32730101019500{number:02d}",
+                nama=f"Peserta {number:02d}", email=f"peserta{number:02d}@demo.asn.local",
+                telepon=f"0812345611{number:02d}", jenis_asn="PNS", status="aktif",
+                instansi="Pemerintah Kota Bandung", unit_kerja="Badan Kepegawaian dan Pengembangan SDM",
+                jabatan="Pranata Komputer Ahli Pertama", pangkat="Penata Muda", golongan="III/a",
+                tmt_cpns=date(2022, 1, 1), tmt_pangkat=date(2023, 4, 1))
+
+
+PARTICIPANTS = [participant(number) for number in range(1, MAX_PARTICIPANTS + 1)]
+DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES + PARTICIPANTS]
+# The portal itself keeps only a keyed hash of a NIK; the trainer's lists need the NIK typed.
+DEMO_NIKS = {e["nip"]: e["nik"] for e in DEMO_EMPLOYEES + PARTICIPANTS}
 
 
 # Career history of the first three demo employees: (jabatan, unit kerja, TMT) and (golongan, pangkat, TMT).
@@ -79,12 +95,13 @@ DEMO_RANKS = {
 }
 
 
-def seed():
+def seed(participants: int = 0):
     """Create the demo employees (or bring them back to their listed data), with their
-    career history and a few small generated PDF documents."""
+    career history and a few small generated PDF documents; and the first `participants`
+    numbered participant accounts of a class (those made before are kept)."""
     models.db.create_tables(TABLES, safe=True)
     with models.db.atomic():
-        for listed in DEMO_EMPLOYEES:
+        for listed in DEMO_EMPLOYEES + PARTICIPANTS[:participants]:
             data = {k: v for k, v in listed.items() if k != "nik"}
             data.update(nik_hash=models.nik_hash(listed["nik"]), nik_last4=listed["nik"][-4:])
             (models.Employee.insert(**data)
@@ -138,10 +155,12 @@ def employees():
                 .order_by(models.Employee.id))
 
 
-def login_table() -> list:
-    """The demo employees with the NIK a trainee types, for the login page."""
+def login_table(everyone=False) -> list:
+    """The demo employees (and with `everyone` the participants) with the NIK a trainee
+    types, for the login page and the trainer's printable list."""
+    listed = {e["nip"] for e in DEMO_EMPLOYEES}
     return [{"nama": e.nama, "nip": e.nip, "nik": DEMO_NIKS[e.nip], "jenis_asn": e.jenis_asn,
-             "status": e.status, "email": e.email} for e in employees()]
+             "status": e.status, "email": e.email} for e in employees() if everyone or e.nip in listed]
 
 
 def reset():
@@ -246,10 +265,10 @@ PROBLEMS = [
     Problem("salah-memasukkan-otp", "Salah memasukkan OTP: akun terkunci",
             "MFA aktif. Akun terkunci seperti setelah 5 kali salah memasukkan kode OTP.",
             "Pesan akun terkunci dengan sisa menit, dan tautan bantuan Akun terkunci.",
-            "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat demo, "
-            "buat kata sandi baru (kunci langsung terbuka)."),
+            "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat peserta "
+            "(tautannya di kartu akun), buat kata sandi baru (kunci langsung terbuka)."),
     Problem("gagal-login-setelah-reset", "Gagal masuk setelah atur ulang kata sandi",
-            "MFA aktif. Peserta lupa kata sandi: dua email atur ulang kata sandi ada di kotak surat demo; yang lama "
+            "MFA aktif. Peserta lupa kata sandi: dua email atur ulang kata sandi ada di kotak surat peserta; yang lama "
             "sudah tidak berlaku.",
             "Tautan di email lama: “Tautan tidak berlaku” dengan tautan bantuan; kata sandi lama ditolak.",
             "Buka email terbaru, buat kata sandi baru, masuk: kode OTP tetap diminta."),
@@ -392,8 +411,10 @@ def sms(limit=5) -> list:
     return list(models.Message.outbox("sms").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
 
 
-def emails(limit=30) -> list:
-    return list(models.Message.outbox("email").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
+def emails(limit=30, nip=None) -> list:
+    """The newest e-mails to demo accounts; with `nip`, only that account's mailbox."""
+    return list(models.Message.outbox("email").where(models.Message.nip.in_([nip] if nip else DEMO_NIPS))
+                .limit(limit))
 
 
 def scan_qr(employee) -> str | None:

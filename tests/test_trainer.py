@@ -476,3 +476,45 @@ def test_scenarios_are_audited_and_secrets_never_logged(trainer, caplog):
     assert ("demo.scenario", "kode-otp-tidak-valid") in events
     assert secret not in caplog.text and secret not in str(events)
     assert secret not in text(trainer.get("/pelatih/ponsel")) + text(trainer.get("/pelatih/"))
+
+
+# --------------------------------------------------------------------------- a class of participants
+
+
+def test_seed_demo_makes_numbered_participants_who_can_sign_in(demo_app, trainer, learner):
+    result = demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "30"])
+    assert result.exit_code == 0, result.output
+    first, last = demo.participant(1), demo.participant(30)
+    assert f"NIP {last['nip']}  NIK {last['nik']}  Peserta 30" in result.output
+    with models.db.connection_context():
+        assert models.Employee.select().where(models.Employee.nama.startswith("Peserta ")).count() == 30
+        assert models.Employee.by_nip(last["nip"]).nik_last4 == last["nik"][-4:]  # only a keyed hash is kept
+    # The printable list: every participant with the NIP, the NIK to type and the mailbox to open.
+    page = text(trainer.get("/pelatih/peserta"))
+    rows = re.findall(r'<tr id="peserta-(\d+)">', page)
+    assert len(rows) == 36 and first["nip"] in rows and last["nip"] in rows
+    assert last["nik"] in page and f'<a href="/pelatih/surel/{last["nip"]}">peserta30@demo.asn.local</a>' in page
+    assert first["nip"] in text(trainer.get("/pelatih/"))
+    # Participant 30 signs in for the first time with the code from their own mailbox.
+    assert first_sign_in(learner, last["nik"], last["nip"]).location == "/password/new"
+    mailbox = text(trainer.get(f"/pelatih/surel/{last['nip']}"))
+    assert "Kotak surat peserta30@demo.asn.local" in mailbox and "Kode verifikasi masuk pertama kali" in mailbox
+    assert "Kotak surat kosong" in text(trainer.get(f"/pelatih/surel/{first['nip']}"))
+    # Seeding again keeps them (and does not add more); the NIK list covers them.
+    assert demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "30"]).exit_code == 0
+    assert demo.DEMO_NIKS[last["nip"]] == last["nik"]
+
+
+def test_scenario_names_the_mailbox_to_open(trainer):
+    apply(trainer, "gagal-login-setelah-reset")
+    console = text(trainer.get("/pelatih/"))
+    assert "kotak surat: <a href=\"/pelatih/surel/" + BUDI in console
+    assert "Kotak surat peserta: budi.santoso@demo.asn.local" in console  # in the message after applying it
+    mailbox = text(trainer.get(f"/pelatih/surel/{BUDI}"))
+    assert mailbox.count('class="mail"') == 2  # both reset mails, the newest first
+    assert trainer.get("/pelatih/surel/199001012020011999").status_code == 404  # not a demo account
+
+
+def test_participant_numbers_are_bounded(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "500"])
+    assert result.exit_code != 0 and "500" in result.output

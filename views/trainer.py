@@ -80,7 +80,7 @@ def scenario(nip):
     demo.apply(problem.slug, employee, current_app.config)
     audit("demo.scenario", nip=nip, detail=problem.slug)
     flash(f"{employee.nama}: skenario “{problem.title}” siap. Kata sandi: {demo.PASSWORD}. "
-          f"Perbaikan: {problem.fix}", "success")
+          f"Kotak surat peserta: {employee.email}. Perbaikan: {problem.fix}", "success")
     return go("trainer.console")
 
 
@@ -154,4 +154,22 @@ def _linked(text: str) -> Markup:
 def mailbox():
     messages = [{"message": m, "when": m.created_at, "body": _linked(m.body)}
                 for m in demo.emails()]
-    return respond("trainer/mailbox.html", "content", messages=messages)
+    return respond("trainer/mailbox.html", "content", messages=messages, owner=None)
+
+
+@bp.get("/surel/<nip>")
+def mailbox_of(nip):
+    """One demo account's mailbox: what a participant opens to read their own e-mail."""
+    employee = _employee(nip)
+    messages = [{"message": m, "when": m.created_at, "body": _linked(m.body)}
+                for m in demo.emails(nip=employee.nip)]
+    return respond("trainer/mailbox.html", "content", messages=messages, owner=employee)
+
+
+# --------------------------------------------------------------------------- participants
+
+
+@bp.get("/peserta")
+def participants():
+    """The printable list of demo accounts: what each participant types and which mailbox they open."""
+    return respond("trainer/participants.html", "content", rows=demo.login_table(everyone=True))
