@@ -478,12 +478,14 @@ def _register_cli(app):
                    f"{app.config['AUDIT_RETENTION_DAYS']} hari, {report.unknown_nips} penghitung NIP tak dikenal.")
 
     @app.cli.command("seed-demo")
-    def seed_demo():
-        """Create (or refresh) the demo employees."""
-        demo.seed()
+    @click.option("--peserta", type=click.IntRange(0, demo.MAX_PARTICIPANTS), default=0,
+                  help="Jumlah akun peserta bernomor untuk satu kelas (misalnya 30).")
+    def seed_demo(peserta):
+        """Create (or refresh) the demo employees and, with --peserta N, N participant accounts."""
+        demo.seed(participants=peserta)
         click.echo("Data demo siap:")
-        for row in demo.login_table():
-            click.echo(f"  NIP {row['nip']}  NIK {row['nik']}  {row['nama']} ({row['status']})")
+        for row in demo.login_table(everyone=True):
+            click.echo(f"  NIP {row['nip']}  NIK {row['nik']}  {row['nama']} ({row['status']})  {row['email']}")
 
     @app.cli.command("reset-demo")
     def reset_demo():

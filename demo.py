@@ -54,8 +54,24 @@ DEMO_EMPLOYEES = [
          pangkat="Pembina Utama Muda", golongan="IV/c",
          tmt_cpns=date(1990, 3, 1), tmt_pangkat=date(2014, 4, 1)),
 ]
-DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES]
-DEMO_NIKS = {e["nip"]: e["nik"] for e in DEMO_EMPLOYEES}  # the portal itself keeps only a keyed hash
+MAX_PARTICIPANTS = 60  # a class is 20-40 people
+
+
+def participant(number: int) -> dict:
+    """Numbered participant account `number` of a class: born 1 January 1995, PNS since
+    January 2022 (the NIP and the NIK carry that date, as real ones do)."""
+    return dict(nip=f"199501012022011{number:03d}", nik=f"32730101019500{number:02d}",
+                nama=f"Peserta {number:02d}", email=f"peserta{number:02d}@demo.asn.local",
+                telepon=f"0812345611{number:02d}", jenis_asn="PNS", status="aktif",
+                instansi="Pemerintah Kota Bandung", unit_kerja="Badan Kepegawaian dan Pengembangan SDM",
+                jabatan="Pranata Komputer Ahli Pertama", pangkat="Penata Muda", golongan="III/a",
+                tmt_cpns=date(2022, 1, 1), tmt_pangkat=date(2023, 4, 1))
+
+
+PARTICIPANTS = [participant(number) for number in range(1, MAX_PARTICIPANTS + 1)]
+DEMO_NIPS = [e["nip"] for e in DEMO_EMPLOYEES + PARTICIPANTS]
+# The portal itself keeps only a keyed hash of a NIK; the trainer's lists need the NIK typed.
+DEMO_NIKS = {e["nip"]: e["nik"] for e in DEMO_EMPLOYEES + PARTICIPANTS}
 
 
 # Career history of the first three demo employees: (jabatan, unit kerja, TMT) and (golongan, pangkat, TMT).
@@ -79,12 +95,13 @@ DEMO_RANKS = {
 }
 
 
-def seed():
+def seed(participants: int = 0):
     """Create the demo employees (or bring them back to their listed data), with their
-    career history and a few small generated PDF documents."""
+    career history and a few small generated PDF documents; and the first `participants`
+    numbered participant accounts of a class (those made before are kept)."""
     models.db.create_tables(TABLES, safe=True)
     with models.db.atomic():
-        for listed in DEMO_EMPLOYEES:
+        for listed in DEMO_EMPLOYEES + PARTICIPANTS[:participants]:
             data = {k: v for k, v in listed.items() if k != "nik"}
             data.update(nik_hash=models.nik_hash(listed["nik"]), nik_last4=listed["nik"][-4:])
             (models.Employee.insert(**data)
@@ -138,10 +155,12 @@ def employees():
                 .order_by(models.Employee.id))
 
 
-def login_table() -> list:
-    """The demo employees with the NIK a trainee types, for the login page."""
+def login_table(everyone=False) -> list:
+    """The demo employees (and with `everyone` the participants) with the NIK a trainee
+    types, for the login page and the trainer's printable list."""
+    listed = {e["nip"] for e in DEMO_EMPLOYEES}
     return [{"nama": e.nama, "nip": e.nip, "nik": DEMO_NIKS[e.nip], "jenis_asn": e.jenis_asn,
-             "status": e.status, "email": e.email} for e in employees()]
+             "status": e.status, "email": e.email} for e in employees() if everyone or e.nip in listed]
 
 
 def reset():
@@ -174,7 +193,7 @@ def status(employee) -> list:
     account = models.Account.get_or_none(models.Account.employee == employee.id)
     labels = [] if employee.is_active else [f"status {employee.status}: tidak bisa masuk"]
     if account is None or account.password_hash is None:
-        labels.append("login pertama (kata sandi = NIK)")
+        labels.append("masuk pertama kali (kata sandi = NIK)")
     elif account.must_activate:
         labels.append("menunggu aktivasi email")
     elif account.must_change_password:
@@ -197,7 +216,7 @@ def status(employee) -> list:
 # --------------------------------------------------------------------------- scenarios
 
 PASSWORD = "Latihan!2026"  # noqa: S105 - published to trainees: every scenario account uses it
-DEVICE = "HP pribadi"
+DEVICE = "Ponsel pribadi"
 
 
 class DemoScenario(models.BaseModel):
@@ -246,10 +265,10 @@ PROBLEMS = [
     Problem("salah-memasukkan-otp", "Salah memasukkan OTP: akun terkunci",
             "MFA aktif. Akun terkunci seperti setelah 5 kali salah memasukkan kode OTP.",
             "Pesan akun terkunci dengan sisa menit, dan tautan bantuan Akun terkunci.",
-            "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat demo, "
-            "buat kata sandi baru (kunci langsung terbuka)."),
-    Problem("gagal-login-setelah-reset", "Gagal masuk setelah reset kata sandi",
-            "MFA aktif. Peserta lupa kata sandi: dua email reset ada di kotak surat demo; yang lama "
+            "Tunggu sampai kunci berakhir; atau Lupa kata sandi, buka email di kotak surat peserta "
+            "(tautannya di kartu akun), buat kata sandi baru (kunci langsung terbuka)."),
+    Problem("gagal-login-setelah-reset", "Gagal masuk setelah atur ulang kata sandi",
+            "MFA aktif. Peserta lupa kata sandi: dua email atur ulang kata sandi ada di kotak surat peserta; yang lama "
             "sudah tidak berlaku.",
             "Tautan di email lama: “Tautan tidak berlaku” dengan tautan bantuan; kata sandi lama ditolak.",
             "Buka email terbaru, buat kata sandi baru, masuk: kode OTP tetap diminta."),
@@ -257,19 +276,19 @@ PROBLEMS = [
             "MFA aktif. Aplikasi di ponsel virtual terhapus; lembar kode pemulihan peserta ada di "
             "konsol ini.",
             "Tidak ada kode di ponsel; halaman OTP menautkan “Tidak bisa mengakses aplikasi autentikator?”.",
-            "Masuk dengan kode pemulihan; lalu “Reset MFA (helpdesk)” dan daftarkan ponsel baru."),
+            "Masuk dengan kode pemulihan; lalu “Atur ulang MFA (helpdesk)” dan daftarkan ponsel baru."),
     Problem("otp-tidak-muncul", "OTP tidak muncul di aplikasi",
             "Kata sandi sudah diganti, MFA belum aktif. Pemindaian gagal: aplikasi di ponsel virtual kosong.",
             "Ponsel virtual: belum ada akun; halaman aktivasi menautkan bantuan Kode OTP tidak muncul.",
             "Di ponsel virtual tekan “Pindai kode QR” (aplikasi dipasang ulang), lalu masukkan kodenya."),
     Problem("perangkat-tidak-terdaftar", "Perangkat tidak terdaftar",
-            "MFA aktif di “HP kantor”. Ponsel virtual juga menampilkan “HP baru” dengan akun dari "
+            "MFA aktif di “Ponsel kantor”. Ponsel virtual juga menampilkan “Ponsel baru” dengan akun dari "
             "aktivasi lain.",
-            "Kode dari HP baru ditolak; halaman OTP menyebut perangkat terdaftar: HP kantor.",
-            "Pakai kode dari HP kantor."),
-    Problem("error-aktivasi-mfa", "Error saat aktivasi MFA",
+            "Kode dari Ponsel baru ditolak; halaman OTP menyebut perangkat terdaftar: Ponsel kantor.",
+            "Pakai kode dari Ponsel kantor."),
+    Problem("error-aktivasi-mfa", "Gagal aktivasi MFA",
             "Kata sandi sudah diganti, MFA belum aktif. Aplikasi di ponsel virtual menyimpan kode QR lama.",
-            "“Kode tidak cocok” dengan tautan bantuan Error saat aktivasi MFA.",
+            "“Kode tidak cocok” dengan tautan bantuan Gagal aktivasi MFA.",
             "Hapus entri lama di ponsel virtual, pindai kode QR yang tampil sekarang, masukkan kode baru."),
 ]
 PROBLEMS_BY_SLUG = {p.slug: p for p in PROBLEMS}
@@ -288,7 +307,7 @@ def apply(slug: str, employee, config) -> None:
         _add_to_phone(employee, security.new_totp_secret(), key,
                       note="kode QR lama dari percobaan sebelumnya")
         return
-    device = "HP kantor" if slug == "perangkat-tidak-terdaftar" else DEVICE
+    device = "Ponsel kantor" if slug == "perangkat-tidak-terdaftar" else DEVICE
     secret = security.new_totp_secret()
     models.Authenticator.create(account=account, name=device, confirmed_at=now(),
                                 secret_encrypted=security.encrypt(secret, key))
@@ -296,7 +315,7 @@ def apply(slug: str, employee, config) -> None:
     scenario.recovery_codes = security.encrypt(json.dumps(codes), key)
     scenario.save()
     if slug == "perangkat-tidak-terdaftar":
-        _add_to_phone(employee, security.new_totp_secret(), key, device="HP baru",
+        _add_to_phone(employee, security.new_totp_secret(), key, device="Ponsel baru",
                       note="akun dari aktivasi di perangkat lain")
     if slug != "autentikator-hilang":
         _add_to_phone(employee, secret, key, device=device,
@@ -392,8 +411,10 @@ def sms(limit=5) -> list:
     return list(models.Message.outbox("sms").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
 
 
-def emails(limit=30) -> list:
-    return list(models.Message.outbox("email").where(models.Message.nip.in_(DEMO_NIPS)).limit(limit))
+def emails(limit=30, nip=None) -> list:
+    """The newest e-mails to demo accounts; with `nip`, only that account's mailbox."""
+    return list(models.Message.outbox("email").where(models.Message.nip.in_([nip] if nip else DEMO_NIPS))
+                .limit(limit))
 
 
 def scan_qr(employee) -> str | None:

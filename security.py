@@ -163,6 +163,9 @@ def is_common_password(password: str) -> bool:
     return any(len(c) >= 4 and c in words for c in candidates)
 
 
+PASSWORD_MISMATCH = "Konfirmasi kata sandi tidak sama."
+
+
 def password_problems(password, confirm=None, *, nip="", contains_nik=None, birth_date=None):
     """`contains_nik(text)` tells whether the text holds the employee's NIK (only a keyed
     hash of it is stored)."""
@@ -187,7 +190,7 @@ def password_problems(password, confirm=None, *, nip="", contains_nik=None, birt
     if birth_date and any(f in digits for f in _birth_date_forms(birth_date)):
         problems.append("Tidak boleh memuat tanggal lahir Anda.")
     if confirm is not None and confirm != password:
-        problems.append("Konfirmasi kata sandi tidak sama.")
+        problems.append(PASSWORD_MISMATCH)
     return problems
 
 

@@ -51,9 +51,10 @@ def change_password(client, new=PASSWORD, confirm=None):
                                               "confirm_password": new if confirm is None else confirm})
 
 
-def enroll(client, device_name="HP pribadi") -> str:
+def enroll(client, device_name="Ponsel pribadi") -> str:
     """Open the enrollment page, read the secret from it, confirm with a fresh code."""
-    page = client.get("/mfa/setup")
+    assert client.get("/mfa/setup").status_code == 200
+    page = client.get("/mfa/setup/akun")
     assert page.status_code == 200
     secret = secret_from(page.get_data(as_text=True))
     response = client.post("/mfa/setup", data={"device_name": device_name, "otp": code(secret)})
@@ -124,3 +125,15 @@ ROW_AYU = ("199505102023212004,5171015005950004,Ayu Lestari,,,PPPK,aktif,Pemprov
 
 def csv_bytes(*rows, header=HEADER) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
+
+
+# English that has a plain Indonesian word in docs/glossary.md (checked on every page and
+# mail). Paths and help slugs (/login, gagal-login-setelah-reset) are addresses, not words.
+BANNED_ENGLISH = re.compile(r"(?<![\w/.-])(login|log in|logout|log out|username|error|click|klik|submit|password|"
+                            r"reset|upload|download|cek email|please|cancel|loading)(?![\w/-])", re.I)
+BANNED_ABBREVIATIONS = re.compile(r"\bHP\b")  # "ponsel"
+UTC_TIME = re.compile(r"\b(UTC|GMT)\b|\+00:00")
+
+
+def banned_words(text: str) -> list:
+    return [m.group(0) for m in (*BANNED_ENGLISH.finditer(text), *BANNED_ABBREVIATIONS.finditer(text))]

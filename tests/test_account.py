@@ -144,7 +144,7 @@ def test_registration_error_cases(client, employee):
     bad = register(client, nip="123", nik="12", email="bukan-email", telepon="12345")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
-    for text in ("18 digit", "NIK terdiri dari 16 digit", "Alamat email tidak valid", "Nomor HP tidak valid"):
+    for text in ("18 digit", "NIK terdiri dari 16 digit", "Alamat email tidak valid", "Nomor ponsel tidak valid"):
         assert text in page
     assert not messages()
 
@@ -361,7 +361,7 @@ def test_ten_recovery_codes_shown_once_after_enrollment(client, employee, clock)
     with models.db.connection_context():
         stored = [r.code_hash for r in models.RecoveryCode.select()]
     assert len(stored) == 10 and not set(codes) & set(stored)
-    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/mfa/siap"  # "Akun Anda siap"
     page = client.get("/mfa/kode-pemulihan").get_data(as_text=True)
     assert codes[0] not in page and 'id="recovery-remaining">10<' in page
 

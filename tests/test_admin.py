@@ -272,10 +272,10 @@ def test_employee_page_shows_master_data_account_state_and_events(client, target
     state = page.split('id="account-state"')[1].split("</dl>")[0]
     assert "pertama masuk 23-11-2026 09:00 WIB" in state
     assert "sudah dibuat" in state
-    assert "HP pribadi — diaktifkan 23-11-2026 09:00 WIB" in state
+    assert "Ponsel pribadi — diaktifkan 23-11-2026 09:00 WIB" in state
     assert "ya, untuk perangkat yang belum dikenal, sampai 23-11-2026 09:15 WIB" in state
     assert "akun terkunci" in page and "masuk gagal" in page and "MFA diaktifkan" in page
-    assert "Buka kunci akun" in page and "Reset MFA" in page
+    assert "Buka kunci akun" in page and "Atur ulang MFA" in page
     assert "Ubah kontak dan status" not in page  # helpdesk: no admin forms
     assert secret not in page
 

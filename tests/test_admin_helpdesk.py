@@ -89,7 +89,7 @@ def assert_audited_and_notified(event, subject_words):
 
 @pytest.mark.parametrize("slug, title", [("buka-kunci", "Buka kunci akun"),
                                          ("kata-sandi-sementara", "Beri kata sandi sementara"),
-                                         ("reset-mfa", "Reset MFA"), ("akhiri-sesi", "Akhiri semua sesi")])
+                                         ("reset-mfa", "Atur ulang MFA"), ("akhiri-sesi", "Akhiri semua sesi")])
 def test_confirmation_asks_how_identity_was_verified(helpdesk, clock, slug, title):
     if slug == "buka-kunci":
         lock_out(helpdesk.application)
@@ -167,7 +167,7 @@ def test_temporary_password_forces_a_change_at_next_login(helpdesk, user, clock)
     assert browser.post("/login/otp", data={"otp": code(secret)}).location == "/dashboard"
     assert not account().has_temporary_password
 
-    message = assert_audited_and_notified("password.reset", "Kata sandi Portal ASN Digital Anda direset")
+    message = assert_audited_and_notified("password.reset", "Kata sandi Portal ASN Digital Anda diatur ulang")
     assert "kata sandi sementara" in message.body and "24 jam" in message.body
     with models.db.connection_context():
         stored = [m.body + m.html + m.subject for m in models.Message.select()]
@@ -213,18 +213,18 @@ def test_temporary_password_for_an_employee_who_never_signed_in(client, clock):
 def test_reset_mfa_sends_the_next_login_to_enrollment(helpdesk, user, clock):
     browser, old_secret = user
     browser.post("/logout")
-    assert "HP pribadi — diaktifkan" in account_state(helpdesk)
+    assert "Ponsel pribadi — diaktifkan" in account_state(helpdesk)
     response = act(helpdesk, "reset-mfa")
     assert response.status_code == 303
     assert "MFA</dt><dd>belum aktif" in account_state(helpdesk)
 
     assert login(browser, NIP, PASSWORD).location == "/mfa/setup"
     assert browser.post("/login/otp", data={"otp": code(old_secret)}).status_code == 303  # not at OTP step
-    new_secret = enroll(browser, "HP baru")
+    new_secret = enroll(browser, "Ponsel baru")
     assert new_secret != old_secret and client_is_signed_in(browser)
     with models.db.connection_context():
-        assert [a.name for a in account().authenticators] == ["HP baru"]
-    message = assert_audited_and_notified("mfa.reset", "MFA akun Portal ASN Digital Anda direset")
+        assert [a.name for a in account().authenticators] == ["Ponsel baru"]
+    message = assert_audited_and_notified("mfa.reset", "MFA akun Portal ASN Digital Anda diatur ulang")
     assert "memindai kode QR baru" in message.body
 
 
@@ -262,7 +262,7 @@ def test_sms_when_the_employee_has_no_email(client, clock):
     act(client, "kata-sandi-sementara")
     [message] = outbox()
     assert message.channel == "sms" and message.recipient == "081234567890" and message.status == "outbox"
-    assert "direset oleh helpdesk" in message.body and len(message.body) < 300
+    assert "diatur ulang oleh helpdesk" in message.body and len(message.body) < 300
 
 
 def test_operator_recorded_as_actor(helpdesk, clock):

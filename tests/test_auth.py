@@ -42,7 +42,7 @@ def test_first_login_journey(client, employee, clock):
     assert response.status_code == 303 and response.location == "/login/kode"
     page = client.get("/login/kode").get_data(as_text=True)
     assert "b•••@example.go.id" in page and "0812" in page and 'name="code"' in page
-    assert client.get("/password/new").location == "/login"  # not before the code
+    assert client.get("/password/new").location == "/login/kode"  # not before the code: the code step
     assert prove_first_login(client).location == "/password/new"
     assert "kata sandi awal (NIK)" in client.get("/password/new").get_data(as_text=True)
     assert change_password(client).location == "/mfa/setup"
@@ -103,7 +103,8 @@ def test_htmx_error_returns_only_the_form(client, employee):
     response = login(client, NIP, "Salah!123", **{"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert body.startswith('<form id="login-form"') and "<html" not in body
+    assert body.startswith("<title>Kesalahan: Masuk · Portal ASN Digital</title>") and "<html" not in body
+    assert '<div id="login-step">' in body and 'class="alert error error-summary"' in body
     assert GENERIC in body
     assert len(response.data) < 5 * 1024
 
@@ -245,7 +246,79 @@ def test_pending_login_expires(client, enrolled, clock):
     clock.advance(minutes=11)
     response = client.post("/login/otp", data={"otp": code(enrolled)})
     assert response.location == "/login"
-    assert "Waktu masuk habis" in client.get("/login").get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    assert "Waktu untuk menyelesaikan proses masuk sudah habis" in page
+    assert "kata sandi yang baru Anda buat (NIK tidak berlaku lagi)" in page  # the password to use now
+
+
+def test_first_login_journey_has_30_minutes_in_all(client, employee, clock):
+    login(client)
+    page = client.get("/login/kode").get_data(as_text=True)
+    assert "Selesaikan sebelum <strong>09.30 WIB</strong>" in page  # 02.00 UTC + 30 minutes, in WIB
+    assert prove_first_login(client).location == "/password/new"
+    clock.advance(minutes=20)  # once only 10 minutes for every step
+    assert change_password(client).location == "/mfa/setup"
+    assert "09.30 WIB" in client.get("/mfa/setup").get_data(as_text=True)  # the next step does not extend it
+    clock.advance(minutes=11)
+    assert client.get("/mfa/setup").location == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "sudah habis" in page and "kata sandi yang baru Anda buat" in page
+
+
+def test_expiry_before_the_new_password_names_the_nik(client, employee, clock):
+    login(client)
+    clock.advance(minutes=31)
+    assert client.get("/login/kode").location == "/login"
+    assert "NIP dan NIK (16 digit) sebagai kata sandi awal" in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/login/kode", "/password/new", "/mfa/setup", "/mfa/setup/akun",
+                                 "/mfa/setup/kode", "/login/otp", "/login/kode-pemulihan"])
+def test_every_step_url_shows_the_step_the_sign_in_is_at(client, employee, url):
+    to_password_step(client)
+    change_password(client)  # now at the MFA enrollment
+    response = client.get(url)
+    if url.startswith("/mfa/setup"):
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 303 and response.location == "/mfa/setup"
+    # A stale tab posting an earlier step is sent forward too, and changes nothing.
+    assert change_password(client, "Lain!Sandi2027").location == "/mfa/setup"
+
+
+def test_back_after_signing_in_goes_to_the_codes_or_the_dashboard(client, employee, clock):
+    first_login(client)
+    for url in ("/mfa/setup", "/mfa/setup/kode", "/password/new", "/login/kode"):
+        assert client.get(url).location == "/mfa/kode-pemulihan"  # the codes are not saved yet
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/mfa/siap"
+    assert "Akun Anda siap" in client.get("/mfa/siap").get_data(as_text=True)
+    response = client.get("/mfa/setup")
+    assert response.location == "/dashboard"
+    assert "habis" not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_cancel_ends_the_pending_sign_in_and_says_what_next(client, employee):
+    to_password_step(client)
+    change_password(client)
+    assert client.post("/login/batal").location == "/login"
+    assert client.get("/mfa/setup").location == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "Proses masuk dibatalkan" in page and "kata sandi yang baru Anda buat" in page
+    assert "login.cancelled" in audit_events()
+
+
+def test_recovery_code_has_its_own_form(client, enrolled, clock):
+    with models.db.connection_context():
+        account = models.Account.get()
+        codes = models.RecoveryCode.generate(account, "test-secret-key")
+    login(client, NIP, PASSWORD)
+    otp_page = client.get("/login/otp").get_data(as_text=True)
+    assert 'inputmode="numeric"' in otp_page and 'pattern="[0-9 ]*"' in otp_page
+    assert 'href="/login/kode-pemulihan"' in otp_page
+    assert 'name="recovery_code"' in client.get("/login/kode-pemulihan").get_data(as_text=True)
+    wrong = client.post("/login/kode-pemulihan", data={"recovery_code": "abcde-abcde"})
+    assert wrong.status_code == 422 and 'id="recovery_code-error"' in wrong.get_data(as_text=True)
+    assert client.post("/login/kode-pemulihan", data={"recovery_code": codes[0]}).location == "/dashboard"
 
 
 def test_anonymous_redirected_to_login_with_next(client, enrolled):
@@ -262,8 +335,13 @@ def test_forced_password_change_lists_every_unmet_rule(client, employee):
     response = change_password(client, "abc", "abd")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    items = re.findall(r"<li>([^<]+)</li>", page.split('id="password-problems"')[1].split("</ul>")[0])
+    items = re.findall(r'<li><a href="#(\w+)">([^<]+)</a></li>',
+                       page.split('id="password-problems"')[1].split("</ul>")[0])
     assert len(items) == 5
+    assert ("confirm_password", "Konfirmasi kata sandi tidak sama.") in items
+    assert ("new_password", "Minimal 8 karakter.") in items
+    assert 'aria-describedby="new_password-error password-rules"' in page and 'aria-invalid="true"' in page
+    items = [text for _, text in items]
     assert "Minimal 8 karakter." in items and "Konfirmasi kata sandi tidak sama." in items
 
 

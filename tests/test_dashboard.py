@@ -315,17 +315,17 @@ def test_add_second_authenticator_and_remove_first(client, signed_in, clock):
     new_secret = re.search(r"secret=([A-Z2-7]+)", html).group(1)
     assert new_secret != signed_in
     response = client.post("/dashboard/keamanan/autentikator/baru", data={
-        "device_name": "HP kantor", "new_otp": code(new_secret), "password": PASSWORD})
+        "device_name": "Ponsel kantor", "new_otp": code(new_secret), "password": PASSWORD})
     assert response.location == "/dashboard/keamanan"
     html = page(client, "/dashboard/keamanan")
-    assert "HP kantor" in html and "HP pribadi" in html
+    assert "Ponsel kantor" in html and "Ponsel pribadi" in html
     with models.db.connection_context():
-        first = models.Authenticator.get(models.Authenticator.name == "HP pribadi")
+        first = models.Authenticator.get(models.Authenticator.name == "Ponsel pribadi")
     assert client.post(f"/dashboard/keamanan/autentikator/{first.id}/hapus",
                        data={"password": PASSWORD}).location == "/dashboard/keamanan"
     # The remaining one is the last and can't go.
     with models.db.connection_context():
-        last = models.Authenticator.get(models.Authenticator.name == "HP kantor")
+        last = models.Authenticator.get(models.Authenticator.name == "Ponsel kantor")
     refused = client.post(f"/dashboard/keamanan/autentikator/{last.id}/hapus", data={"password": PASSWORD})
     assert refused.status_code == 409 and "terakhir" in refused.get_data(as_text=True)
     client.post("/logout")
@@ -340,7 +340,8 @@ def test_last_twenty_sign_in_events(client, signed_in):
         login(client, NIP, "Salah!123")
     html = page(client, "/dashboard/keamanan")
     rows = re.findall(r"<tr><td>", html.split('id="sign-in-list"')[1])
-    assert 4 <= len(rows) <= 20 and "login.failed" in html and "login.ok" in html
+    assert 4 <= len(rows) <= 20 and "masuk gagal" in html and "masuk berhasil" in html
+    assert "login.failed" not in html and "login.ok" not in html  # words, not event codes
 
 
 # --------------------------------------------------------------------------- contact details
@@ -395,7 +396,7 @@ def test_change_phone_by_sms(client, signed_in):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("email", "bukan-email", "Alamat email tidak valid"), ("telepon", "12345", "Nomor HP tidak valid"),
+    ("email", "bukan-email", "Alamat email tidak valid"), ("telepon", "12345", "Nomor ponsel tidak valid"),
     ("email", "budi@example.go.id", "sudah email Anda")])
 def test_contact_bad_input(client, signed_in, field, value, message):
     response = client.post("/dashboard/kontak", data={"field": field, "value": value})

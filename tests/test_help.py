@@ -71,7 +71,7 @@ def test_every_topic_has_its_own_small_page(client, topic):
     ("perangkat-tidak-terdaftar", ["perangkat terdaftar", "saat memindai kode QR"]),
     ("error-aktivasi-mfa", ["browser lain", "kamera", "kode QR yang tampil <strong>sekarang</strong>"]),
     ("akun-terkunci", ["Tunggu", "Lupa kata sandi", "15 menit"]),
-    ("faq", ["username", "NIK", "MFA wajib", "e-Kinerja", "ponsel"]),
+    ("faq", ["nama pengguna", "NIK", "MFA wajib", "e-Kinerja", "ponsel"]),
     ("tips-keamanan", ["kuat dan unik", "Jangan bagikan", "sidik jari", "tempat aman"]),
     ("phishing", ["Alamat resmi portal ini adalah <strong>http://localhost</strong>", ".go.id",
                   "<strong>tidak pernah</strong> meminta kata sandi atau kode OTP"]),
@@ -179,14 +179,14 @@ def test_wrong_recovery_code_links_to_lost_authenticator(client, enrolled):
 def test_otp_page_names_the_registered_device(client, enrolled):
     login(client, NIP, PASSWORD)
     page = text(client.get("/login/otp"))
-    assert "Perangkat terdaftar: <strong>HP pribadi</strong> (sejak 23-11-2026)" in page
+    assert "Perangkat terdaftar: <strong>Ponsel pribadi</strong> (sejak 23-11-2026)" in page
     assert 'href="/bantuan/autentikator-hilang"' in page
 
 
 def test_enrollment_errors_link_to_help(client, employee):
     to_password_step(client)
     change_password(client)
-    page = text(client.get("/mfa/setup"))
+    page = text(client.get("/mfa/setup/akun"))
     assert 'href="/bantuan/qr-tidak-muncul"' in page and 'href="/bantuan/otp-tidak-muncul"' in page
     secret = secret_from(page)
     wrong = text(client.post("/mfa/setup", data={"device_name": "HP", "otp": unrelated_code(secret)}))
@@ -262,7 +262,7 @@ def test_skew_diagnosed_codes_are_never_accepted_and_lock_the_account(client, en
 def test_enrollment_with_a_skewed_phone_is_diagnosed_and_not_confirmed(client, employee, clock):
     to_password_step(client)
     change_password(client)
-    secret = secret_from(text(client.get("/mfa/setup")))
+    secret = secret_from(text(client.get("/mfa/setup/akun")))
     response = client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret, -300)})
     page = text(response)
     assert response.status_code == 422 and "sekitar 5 menit lebih lambat" in page
@@ -277,7 +277,7 @@ def test_enrollment_with_a_skewed_phone_is_diagnosed_and_not_confirmed(client, e
 def test_enrollment_page_shows_the_server_time(client, employee, clock):
     to_password_step(client)
     change_password(client)
-    page = text(client.get("/mfa/setup"))  # 02:00:00 UTC is 09.00.00 WIB
+    page = text(client.get("/mfa/setup/kode"))  # 02:00:00 UTC is 09.00.00 WIB
     assert '<time id="server-time" datetime="2026-11-23T09:00:00+07:00">09.00.00</time> WIB' in page
 
 
@@ -291,7 +291,7 @@ DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 def test_on_a_phone_the_link_and_key_come_before_the_qr_code(client, employee):
     to_password_step(client)
     change_password(client)
-    page = text(client.get("/mfa/setup", headers={"User-Agent": IPHONE}))
+    page = text(client.get("/mfa/setup/akun", headers={"User-Agent": IPHONE}))
     assert page.index('id="open-in-app"') < page.index('id="manual-key"') < page.index('id="qr-code"')
     assert '<details class="manual" id="manual-key" open>' in page
     assert "Layar sendiri tidak bisa dipindai" in page
@@ -300,6 +300,6 @@ def test_on_a_phone_the_link_and_key_come_before_the_qr_code(client, employee):
 def test_on_a_computer_the_qr_code_comes_first(client, employee):
     to_password_step(client)
     change_password(client)
-    page = text(client.get("/mfa/setup", headers={"User-Agent": DESKTOP}))
+    page = text(client.get("/mfa/setup/akun", headers={"User-Agent": DESKTOP}))
     assert page.index('id="qr-code"') < page.index('id="open-in-app"')
     assert '<details class="manual" id="manual-key">' in page and "phone-notice" not in page

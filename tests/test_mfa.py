@@ -13,7 +13,8 @@ from tests.helpers import NIP, PASSWORD, change_password, code, login, otpauth_u
 def start_enrollment(client):
     to_password_step(client)
     change_password(client)
-    return client.get("/mfa/setup")
+    assert client.get("/mfa/setup").status_code == 200  # step 1: install the app
+    return client.get("/mfa/setup/akun")
 
 
 def test_enrollment_page_offers_qr_key_link_and_device_name(client, employee):
@@ -24,18 +25,21 @@ def test_enrollment_page_offers_qr_key_link_and_device_name(client, employee):
     assert parsed.issuer == "Portal ASN Digital" and parsed.digits == 6 and parsed.interval == 30
     assert len(parsed.secret) == 32
     assert re.search(r'<figure class="qr" id="qr-code"><svg', page)  # inline: no image request
-    grouped = re.search(r'<code id="secret-key">([A-Z2-7 ]+)</code>', page).group(1)
-    assert grouped.replace(" ", "") == parsed.secret and len(grouped.split()) == 8
-    assert 'name="device_name"' in page and 'autocomplete="one-time-code"' in page
+    key = re.search(r'<code id="secret-key">(.+?)</code>', page).group(1)
+    groups = re.findall(r'<span class="group">([A-Z2-7]+)</span>', key)  # a group never breaks
+    assert "".join(groups) == parsed.secret and len(groups) == 8
+    form = client.get("/mfa/setup/kode").get_data(as_text=True)
+    assert 'name="device_name"' in form and 'autocomplete="one-time-code"' in form
+    assert 'inputmode="numeric"' in form and 'pattern="[0-9 ]*"' in form
 
 
 def test_same_secret_on_refresh_and_after_wrong_code(client, employee, clock):
     first = secret_from(start_enrollment(client).get_data(as_text=True))
-    assert secret_from(client.get("/mfa/setup").get_data(as_text=True)) == first
+    assert secret_from(client.get("/mfa/setup/akun").get_data(as_text=True)) == first
     wrong = client.post("/mfa/setup", data={"device_name": "HP", "otp": "000000"})
     assert wrong.status_code == 422
     assert "Kode tidak cocok" in wrong.get_data(as_text=True)
-    assert secret_from(client.get("/mfa/setup").get_data(as_text=True)) == first
+    assert secret_from(client.get("/mfa/setup/akun").get_data(as_text=True)) == first
     confirmed = client.post("/mfa/setup", data={"device_name": "HP", "otp": code(first)})
     assert confirmed.location == "/mfa/kode-pemulihan"
 
@@ -45,7 +49,8 @@ def test_wrong_code_htmx_returns_only_the_form(client, employee):
     response = client.post("/mfa/setup", data={"device_name": "HP", "otp": "000000"},
                            headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 422 and body.startswith('<form id="setup-form"')
+    assert response.status_code == 422 and body.startswith("<title>Kesalahan: ")
+    assert '<div id="setup-step">' in body and "<html" not in body
     assert "<svg" not in body  # the QR is not sent again
     assert len(response.data) < 5 * 1024
 
@@ -55,17 +60,17 @@ def test_device_name_and_code_format_checked(client, employee):
     response = client.post("/mfa/setup", data={"device_name": "  ", "otp": "12"})
     page = unescape(response.get_data(as_text=True))
     assert response.status_code == 422
-    assert "Isi nama perangkat" in page and "6 digit" in page
+    assert "6 digit" in page and 'id="device_name-error"' not in page  # the name is optional
     long_name = client.post("/mfa/setup", data={"device_name": "x" * 41, "otp": "123456"})
     assert "paling banyak 40 karakter" in long_name.get_data(as_text=True)
 
 
 def test_confirmed_authenticator_is_stored_encrypted_with_its_name(client, employee, clock):
     secret = secret_from(start_enrollment(client).get_data(as_text=True))
-    client.post("/mfa/setup", data={"device_name": "HP  Samsung   pribadi", "otp": code(secret)})
+    client.post("/mfa/setup", data={"device_name": "Ponsel  Samsung   pribadi", "otp": code(secret)})
     with models.db.connection_context():
         authenticator = models.Authenticator.get()
-        assert authenticator.name == "HP Samsung pribadi"
+        assert authenticator.name == "Ponsel Samsung pribadi"
         assert authenticator.confirmed_at == clock.now()
         assert secret not in authenticator.secret_encrypted
         assert authenticator.secret("test-secret-key") == secret
@@ -96,4 +101,4 @@ def test_account_with_mfa_goes_to_otp_not_enrollment(client, employee, clock):
     client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret)})
     client.post("/logout")
     assert login(client, NIP, PASSWORD).location == "/login/otp"
-    assert client.get("/mfa/setup").location == "/login"
+    assert client.get("/mfa/setup").location == "/login/otp"  # the step this sign-in is at

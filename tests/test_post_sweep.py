@@ -126,7 +126,7 @@ PLAUSIBLE = {
     "confirm_password": ["Zebra#Laut-Biru9", PASSWORD],
     "otp": [OTP_NOW, RECOVERY_CODE, "000000"],
     "new_otp": [OTP_NOW],
-    "device_name": ["HP kantor"],
+    "device_name": ["Ponsel kantor"],
     "code": [KNOWN_CODE],
     "email": ["baru@example.go.id", "pegawai@example.go.id"],
     "telepon": ["081298765432"],
@@ -315,7 +315,7 @@ def build_world(folder: Path, demo_mode: bool) -> World:
         account = models.Account.for_employee(pegawai)
         admin_account = models.Account.for_employee(admin)
         secrets["admin"] = admin_account.confirmed_authenticators().first().secret(key)
-        second = models.Authenticator.create(account=account, name="HP kantor", confirmed_at=now(),
+        second = models.Authenticator.create(account=account, name="Ponsel kantor", confirmed_at=now(),
                                              secret_encrypted=security.encrypt(TOTP_KEY, key))
         recovery = models.RecoveryCode.generate(account, key)
         content = demo.tiny_pdf(["SK CPNS", pegawai.nama])

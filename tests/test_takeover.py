@@ -49,14 +49,14 @@ def mails(**where):
 def test_nip_and_nik_alone_never_reach_the_password_form(client, employee):
     assert login(client, NIP, NIK).location == "/login/kode"
     for url in ("/password/new", "/mfa/setup"):
-        assert client.get(url).location == "/login", url
+        assert client.get(url).location == "/login/kode", url  # the step this sign-in is at
     refused = client.post("/password/new", data={"new_password": PASSWORD, "confirm_password": PASSWORD})
-    assert refused.location == "/login"
+    assert refused.location == "/login/kode"
     with models.db.connection_context():
         assert models.Account.get().password_hash is None
     wrong = client.post("/login/kode", data={"code": "000000" if last_code() != "000000" else "111111"})
     assert wrong.status_code == 422 and "Kode salah. Sisa percobaan: 4." in wrong.get_data(as_text=True)
-    assert client.get("/password/new").location == "/login"
+    assert client.get("/password/new").location == "/login/kode"
 
 
 def test_first_sign_in_with_the_code_from_the_mailbox_on_record(make_app, clock):
@@ -67,7 +67,7 @@ def test_first_sign_in_with_the_code_from_the_mailbox_on_record(make_app, clock)
             make_employee()
         client = app.test_client()
         assert login(client, NIP, NIK).location == "/login/kode"
-        mail = inbox.wait_for_subject("budi@example.go.id", "Kode verifikasi login pertama")
+        mail = inbox.wait_for_subject("budi@example.go.id", "Kode verifikasi masuk pertama kali")
         assert "Bukan Anda" in mailserver.text_of(mail)
         assert client.post("/login/kode", data={"code": mailserver.code_in(mail)}).location == "/password/new"
         assert change_password(client).location == "/mfa/setup"
@@ -263,7 +263,7 @@ def test_device_cookie_is_signed_long_lived_and_http_only(client, employee, cloc
     login(client, NIP, NIK)
     prove_first_login(client)
     change_password(client)
-    page = client.get("/mfa/setup").get_data(as_text=True)
+    page = client.get("/mfa/setup/akun").get_data(as_text=True)
     from tests.helpers import secret_from
 
     response = client.post("/mfa/setup", data={"device_name": "HP", "otp": code(secret_from(page))})
@@ -310,7 +310,7 @@ def test_reauthentication_uses_the_same_counter_and_respects_the_lock(client, en
 
 def test_owner_is_told_of_locks_new_browsers_and_new_authenticators(client, enrolled, clock):
     subjects = lambda: [m.subject for m in mails(recipient="budi@example.go.id")]  # noqa: E731
-    assert "MFA akun Portal ASN Digital diaktifkan" in subjects()
+    assert "Verifikasi dua langkah (MFA) akun Portal ASN Digital diaktifkan" in subjects()
     stranger = client.application.test_client()
     for _ in range(5):
         login(stranger, NIP, "Salah!123")

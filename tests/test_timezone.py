@@ -22,7 +22,7 @@ def test_pages_show_times_in_wit(papua):
     client = papua.test_client()
     to_password_step(client)
     change_password(client)
-    setup = client.get("/mfa/setup").get_data(as_text=True)
+    setup = client.get("/mfa/setup/kode").get_data(as_text=True)
     assert '<time id="server-time" datetime="2026-11-23T11:00:00+09:00">11.00.00</time> WIT' in setup
     enroll(client)
     security_page = client.get("/dashboard/keamanan").get_data(as_text=True)

@@ -99,13 +99,15 @@ def status_of(client, nip=BUDI) -> str:
 
 
 def otp_setup_secret(page) -> str:
-    return re.search(r'<code id="secret-key">([A-Z2-7 ]+)</code>', page).group(1)
+    """The key as shown, in its groups of four."""
+    key = re.search(r'<code id="secret-key">(.+?)</code>', page).group(1)
+    return " ".join(re.findall(r'<span class="group">([A-Z2-7]+)</span>', key))
 
 
 def enroll_with_phone(learner, trainer, device=None):
     codes = phone_codes(trainer)
     code = codes[device] if device else next(iter(codes.values()))
-    return learner.post("/mfa/setup", data={"device_name": "HP baru", "otp": code})
+    return learner.post("/mfa/setup", data={"device_name": "Ponsel baru", "otp": code})
 
 
 # --------------------------------------------------------------------------- demo mode off
@@ -176,7 +178,7 @@ def test_demo_banner_on_every_page_including_errors(demo_app, trainer, learner):
     pages = sweep(learner, page_urls(demo_app))
     first_sign_in(learner)
     change_password(learner)
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     assert enroll_with_phone(learner, trainer).status_code == 303
     pages += sweep(learner, page_urls(demo_app))
     assert {"/login", "/bantuan/faq", "/dashboard", "/mfa/kode-pemulihan", "/pelatih/", "/pelatih/ponsel",
@@ -205,26 +207,26 @@ def test_console_lists_demo_accounts_with_their_state(trainer, learner, clock):
         assert f'id="akun-{employee["nip"]}"' in page and employee["nik"] in page
     assert f'<code id="demo-password">{demo.PASSWORD}</code>' in page
     assert page.count('<li id="masalah-') == 8
-    assert status_of(trainer) == "login pertama (kata sandi = NIK)"
+    assert status_of(trainer) == "masuk pertama kali (kata sandi = NIK)"
     assert "status pensiun: tidak bisa masuk" in status_of(trainer, HARTONO)
     assert f'action="/pelatih/akun/{HARTONO}/skenario"' not in page  # no scenario for the retired
     first_sign_in(learner)
     change_password(learner)
     assert status_of(trainer) == "kata sandi sudah diganti, MFA belum aktif"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     enroll_with_phone(learner, trainer)
-    assert status_of(trainer) == "MFA aktif (HP baru) | sedang masuk"
+    assert status_of(trainer) == "MFA aktif (Ponsel baru) | sedang masuk"
     learner.post("/logout")
     for _ in range(5):
         sign_in(learner, "Salah!123")
-    assert status_of(trainer) == "MFA aktif (HP baru) | terkunci 15 menit lagi"
+    assert status_of(trainer) == "MFA aktif (Ponsel baru) | terkunci 15 menit lagi"
 
 
 def test_reset_one_account_to_first_login(trainer, learner):
     apply(trainer, "kode-otp-tidak-valid")
     response = trainer.post(f"/pelatih/akun/{BUDI}/reset")
     assert response.location == "/pelatih/"
-    assert status_of(trainer) == "login pertama (kata sandi = NIK)"
+    assert status_of(trainer) == "masuk pertama kali (kata sandi = NIK)"
     assert phone_codes(trainer) == {}
     assert first_sign_in(learner).location == "/password/new"
 
@@ -235,7 +237,7 @@ def test_reset_all_demo_data(trainer, learner):
     assert mailbox_links(trainer)
     assert trainer.post("/pelatih/reset").location == "/pelatih/"
     for employee in demo.DEMO_EMPLOYEES:
-        assert status_of(trainer, employee["nip"]).endswith("login pertama (kata sandi = NIK)")
+        assert status_of(trainer, employee["nip"]).endswith("masuk pertama kali (kata sandi = NIK)")
     assert mailbox_links(trainer) == [] and "Belum ada akun demo yang terhubung" in text(
         trainer.get("/pelatih/ponsel"))
     with models.db.connection_context():
@@ -279,7 +281,7 @@ def test_phone_shows_each_enrolled_account_like_an_authenticator_app(trainer, le
     assert "Belum ada akun demo yang terhubung" in text(trainer.get("/pelatih/ponsel"))
     first_sign_in(learner)
     change_password(learner)
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     assert "menunggu aktivasi di portal" in phone_section(trainer)  # as if the QR was scanned
     assert enroll_with_phone(learner, trainer).location == "/mfa/kode-pemulihan"
     section = phone_section(trainer)
@@ -337,7 +339,7 @@ def test_phone_key_must_be_a_real_key(trainer):
 def test_problem_1_qr_not_showing_fixed_with_the_manual_key(trainer, learner):
     apply(trainer, "qr-tidak-muncul")
     assert sign_in(learner).location == "/mfa/setup"
-    page = text(learner.get("/mfa/setup"))
+    page = text(learner.get("/mfa/setup/akun"))
     assert "<svg" not in page and "Kode QR tidak dapat ditampilkan" in page
     assert help_slugs(page) == ["qr-tidak-muncul"]
     assert '<details class="manual" id="manual-key" open>' in page
@@ -417,7 +419,7 @@ def test_problem_5_lost_authenticator_fixed_with_a_recovery_code_then_helpdesk(t
     assert trainer.post(f"/pelatih/akun/{BUDI}/reset-mfa").location == "/pelatih/"
     assert recovery_sheet(trainer) == []
     assert sign_in(learner).location == "/mfa/setup"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     trainer.post(f"/pelatih/ponsel/{BUDI}/pindai")
     assert enroll_with_phone(learner, trainer).location == "/mfa/kode-pemulihan"
 
@@ -427,7 +429,7 @@ def test_problem_6_otp_not_in_the_app_fixed_by_scanning_again(trainer, learner):
     trainer.post(f"/pelatih/ponsel/{BUDI}/pindai")
     assert "Belum ada kode QR untuk dipindai" in text(trainer.get("/pelatih/ponsel"))
     assert sign_in(learner).location == "/mfa/setup"
-    page = text(learner.get("/mfa/setup"))
+    page = text(learner.get("/mfa/setup/akun"))
     assert '<a href="/bantuan/otp-tidak-muncul">' in page
     assert "Belum ada akun ini di aplikasi" in phone_section(trainer)
     # The fix: reinstall and scan the QR code again.
@@ -439,20 +441,20 @@ def test_problem_6_otp_not_in_the_app_fixed_by_scanning_again(trainer, learner):
 def test_problem_7_unregistered_device_fixed_with_the_registered_one(trainer, learner):
     apply(trainer, "perangkat-tidak-terdaftar")
     codes = phone_codes(trainer)
-    assert set(codes) == {"HP baru", "HP kantor"}
+    assert set(codes) == {"Ponsel baru", "Ponsel kantor"}
     assert sign_in(learner).location == "/login/otp"
-    assert "Perangkat terdaftar: <strong>HP kantor</strong>" in text(learner.get("/login/otp"))
-    wrong = learner.post("/login/otp", data={"otp": codes["HP baru"]})
+    assert "Perangkat terdaftar: <strong>Ponsel kantor</strong>" in text(learner.get("/login/otp"))
+    wrong = learner.post("/login/otp", data={"otp": codes["Ponsel baru"]})
     assert wrong.status_code == 422 and "perangkat-tidak-terdaftar" in help_slugs(text(wrong))
-    assert "Perangkat terdaftar: <strong>HP kantor</strong>" in text(wrong)
-    assert learner.post("/login/otp", data={"otp": codes["HP kantor"]}).location == "/dashboard"
+    assert "Perangkat terdaftar: <strong>Ponsel kantor</strong>" in text(wrong)
+    assert learner.post("/login/otp", data={"otp": codes["Ponsel kantor"]}).location == "/dashboard"
 
 
 def test_problem_8_activation_error_fixed_by_scanning_the_current_qr(trainer, learner):
     apply(trainer, "error-aktivasi-mfa")
     assert "kode QR lama" in phone_section(trainer)
     assert sign_in(learner).location == "/mfa/setup"
-    learner.get("/mfa/setup")
+    learner.get("/mfa/setup/akun")
     wrong = learner.post("/mfa/setup", data={"device_name": "HP", "otp": phone_codes(trainer)[
         "Ponsel peserta"]})
     assert wrong.status_code == 422 and "Kode tidak cocok" in text(wrong)
@@ -474,3 +476,45 @@ def test_scenarios_are_audited_and_secrets_never_logged(trainer, caplog):
     assert ("demo.scenario", "kode-otp-tidak-valid") in events
     assert secret not in caplog.text and secret not in str(events)
     assert secret not in text(trainer.get("/pelatih/ponsel")) + text(trainer.get("/pelatih/"))
+
+
+# --------------------------------------------------------------------------- a class of participants
+
+
+def test_seed_demo_makes_numbered_participants_who_can_sign_in(demo_app, trainer, learner):
+    result = demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "30"])
+    assert result.exit_code == 0, result.output
+    first, last = demo.participant(1), demo.participant(30)
+    assert f"NIP {last['nip']}  NIK {last['nik']}  Peserta 30" in result.output
+    with models.db.connection_context():
+        assert models.Employee.select().where(models.Employee.nama.startswith("Peserta ")).count() == 30
+        assert models.Employee.by_nip(last["nip"]).nik_last4 == last["nik"][-4:]  # only a keyed hash is kept
+    # The printable list: every participant with the NIP, the NIK to type and the mailbox to open.
+    page = text(trainer.get("/pelatih/peserta"))
+    rows = re.findall(r'<tr id="peserta-(\d+)">', page)
+    assert len(rows) == 36 and first["nip"] in rows and last["nip"] in rows
+    assert last["nik"] in page and f'<a href="/pelatih/surel/{last["nip"]}">peserta30@demo.asn.local</a>' in page
+    assert first["nip"] in text(trainer.get("/pelatih/"))
+    # Participant 30 signs in for the first time with the code from their own mailbox.
+    assert first_sign_in(learner, last["nik"], last["nip"]).location == "/password/new"
+    mailbox = text(trainer.get(f"/pelatih/surel/{last['nip']}"))
+    assert "Kotak surat peserta30@demo.asn.local" in mailbox and "Kode verifikasi masuk pertama kali" in mailbox
+    assert "Kotak surat kosong" in text(trainer.get(f"/pelatih/surel/{first['nip']}"))
+    # Seeding again keeps them (and does not add more); the NIK list covers them.
+    assert demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "30"]).exit_code == 0
+    assert demo.DEMO_NIKS[last["nip"]] == last["nik"]
+
+
+def test_scenario_names_the_mailbox_to_open(trainer):
+    apply(trainer, "gagal-login-setelah-reset")
+    console = text(trainer.get("/pelatih/"))
+    assert "kotak surat: <a href=\"/pelatih/surel/" + BUDI in console
+    assert "Kotak surat peserta: budi.santoso@demo.asn.local" in console  # in the message after applying it
+    mailbox = text(trainer.get(f"/pelatih/surel/{BUDI}"))
+    assert mailbox.count('class="mail"') == 2  # both reset mails, the newest first
+    assert trainer.get("/pelatih/surel/199001012020011999").status_code == 404  # not a demo account
+
+
+def test_participant_numbers_are_bounded(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "500"])
+    assert result.exit_code != 0 and "500" in result.output

@@ -2,6 +2,7 @@
 redirects that work with and without htmx, the pending (half-signed-in) login, and
 audit records with the client's address."""
 
+import itertools
 from datetime import datetime, timedelta
 
 from flask import after_this_request, current_app, flash, redirect, render_template, request, session, url_for
@@ -46,13 +47,22 @@ def register_blueprints(app):
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
     app.register_blueprint(health.bp)
+    app.add_template_global(password_problems_by_field)
+    app.add_template_filter(event_label)
 
 
 def respond(template: str, block: str, status: int = 200, **context):
     """The whole page for a normal request; only `block` for a targeted htmx request
     (a boosted request wants the whole page)."""
+    context["has_errors"] = 400 <= status < 500
     if request.htmx and not request.htmx.boosted:
-        return render_block(template, block, **context), status
+        fragment = render_block(template, block, **context)
+        if block.endswith("_form") or context["has_errors"]:
+            # htmx takes the page title from a <title> in the fragment: "Kesalahan: " comes and goes.
+            title = render_block(template, "title", **context).strip()
+            prefix = "Kesalahan: " if context["has_errors"] else ""
+            fragment = f"<title>{prefix}{title} · Portal ASN Digital</title>{fragment}"
+        return fragment, status
     return render_template(template, **context), status
 
 
@@ -74,6 +84,12 @@ def enrollment_context(account) -> dict:
             "nip": account.employee.nip, "issuer": cfg["TOTP_ISSUER"]}
 
 
+def default_device_name(account) -> str:
+    """"Ponsel 1", or the next number no authenticator of the account is called yet."""
+    names = {a.name for a in account.authenticators}
+    return next(f"Ponsel {n}" for n in itertools.count(1) if f"Ponsel {n}" not in names)
+
+
 def new_password_problems(employee, account=None):
     """The password typed in `new_password`/`confirm_password` and every rule it breaks;
     given the account, it must also differ from the current password."""
@@ -86,6 +102,15 @@ def new_password_problems(employee, account=None):
     return new, problems
 
 
+def password_problems_by_field(problems) -> dict:
+    """Unmet password rules by the field they belong to (for the summary and the fields)."""
+    by_field = {}
+    for problem in problems or ():
+        by_field.setdefault("confirm_password" if problem == security.PASSWORD_MISMATCH else "new_password",
+                            []).append(problem)
+    return by_field
+
+
 def today():
     """Today in the portal's time zone (ASN_TIMEZONE)."""
     return security.clock.today(current_app.config["TIMEZONE"])
@@ -95,6 +120,49 @@ def localtime(moment, format="%d-%m-%Y %H:%M %Z") -> str:
     """The template filter for every time on a page or in a mail: stored UTC shown in
     ASN_TIMEZONE, with its abbreviation (WIB, WITA, WIT) where the format asks for it."""
     return security.local(moment, current_app.config["TIMEZONE"]).strftime(format) if moment else "—"
+
+
+# --------------------------------------------------------------------------- audit
+
+# The words for each audit event, for the console and the employee's own security page.
+EVENT_LABELS = {
+    "login.ok": "masuk berhasil", "login.password_ok": "kata sandi benar, menunggu OTP",
+    "login.failed": "masuk gagal", "login.locked": "percobaan saat terkunci",
+    "login.inactive": "ditolak: status tidak aktif", "account.locked": "akun terkunci",
+    "account.unlocked": "kunci dibuka helpdesk", "otp.ok": "OTP benar", "otp.failed": "OTP salah",
+    "otp.replayed": "OTP dipakai ulang", "password.changed": "kata sandi diganti",
+    "password.reset": "kata sandi sementara diberikan", "mfa.enrolled": "MFA diaktifkan",
+    "mfa.enroll_failed": "aktivasi MFA gagal", "mfa.reset": "MFA diatur ulang",
+    "sessions.ended": "semua sesi diakhiri", "role.changed": "peran diubah",
+    "employee.updated": "data pegawai diubah", "employees.imported": "impor data pegawai",
+    "audit.exported": "log audit diunduh", "logout": "keluar",
+    "registration.started": "pendaftaran dimulai", "registration.failed": "pendaftaran ditolak",
+    "registration.verified": "kode pendaftaran benar", "registration.code_failed": "kode pendaftaran salah",
+    "registration.code_resent": "kode pendaftaran dikirim ulang",
+    "registration.password_set": "kata sandi pendaftaran dibuat", "registration.activated": "akun diaktifkan",
+    "login.not_activated": "ditolak: belum aktivasi", "password.reset_requested": "minta tautan atur ulang kata sandi",
+    "recovery_code.used": "kode pemulihan dipakai", "recovery_code.failed": "kode pemulihan salah",
+    "recovery_code.regenerated": "kode pemulihan dibuat ulang", "mfa.added": "autentikator ditambah",
+    "mfa.removed": "autentikator dihapus", "session.ended": "sesi diakhiri pegawai",
+    "reauth.failed": "konfirmasi kata sandi gagal", "contact.changed": "kontak diganti",
+    "document.uploaded": "dokumen diunggah", "document.deleted": "dokumen dihapus",
+    "document.downloaded": "dokumen diunduh", "history.imported": "impor riwayat",
+    "leave.requested": "cuti diajukan", "leave.disetujui": "cuti disetujui", "leave.ditolak": "cuti ditolak",
+    "first_login.no_contact": "masuk pertama kali: tidak ada kontak tercatat",
+    "first_login.verified": "masuk pertama kali: kode benar",
+    "first_login.code_failed": "masuk pertama kali: kode salah",
+    "first_login.code_resent": "masuk pertama kali: kode dikirim ulang", "reauth.locked": "konfirmasi saat terkunci",
+    "registration.queued": "pendaftaran menunggu verifikasi", "registration.approved": "pendaftaran disetujui",
+    "registration.rejected": "pendaftaran ditolak helpdesk", "activation_letters.printed": "surat aktivasi dicetak",
+    "contact.change_requested": "minta ganti kontak", "contact.code_failed": "kode ganti kontak salah",
+    "recovery_code.regenerate_failed": "buat ulang kode pemulihan gagal",
+    "login.cancelled": "proses masuk dibatalkan", "demo.reset": "data demo dikembalikan",
+    "demo.scenario": "skenario pelatihan", "demo.mfa_reset": "MFA demo diatur ulang",
+}
+
+
+def event_label(event: str) -> str:
+    return EVENT_LABELS.get(event, event)
 
 
 def client():
@@ -267,31 +335,83 @@ def fresh_session():
         session["_flashes"] = flashes
 
 
-def pending_expired():
-    flash("Waktu masuk habis atau sesi berakhir. Silakan masuk lagi dari awal.", "info")
-    return go("auth.login")
+FIRST_LOGIN_MINUTES = 30  # the whole first sign-in: installing an app on a slow link takes a while
+FIRST_PASSWORD = {"code": "NIK (16 digit)", "nik": "NIK (16 digit)",
+                  "letter": "kode aktivasi pada surat dari instansi Anda"}
+
+
+def password_to_use(account) -> str:
+    """The password that signs `account` in now, in words, for messages that end a sign-in."""
+    if account is None:
+        return "kata sandi Anda"
+    if account.password_hash is None:
+        return f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} sebagai kata sandi awal"
+    if account.has_temporary_password:
+        return "kata sandi sementara dari helpdesk"
+    return "kata sandi yang baru Anda buat (NIK tidak berlaku lagi)"
+
+
+def _pending_is_over(pending) -> bool:
+    return datetime.fromisoformat(pending["until"]) < now()
 
 
 def start_pending(account, stage: str, next_url=None):
     """After the password: the session holds only who is signing in, the step, an
-    expiry and where to go afterwards. Nobody is logged in yet."""
+    expiry and where to go afterwards. Nobody is logged in yet. The expiry is set once
+    for the whole journey; the next step neither extends nor shortens it."""
+    previous = session.get("pending") or {}
     fresh_session()
-    minutes = current_app.config["PENDING_LOGIN_MINUTES"]
+    if previous.get("account") == account.id and previous.get("until"):
+        until = previous["until"]
+    else:
+        minutes = current_app.config["PENDING_LOGIN_MINUTES"]
+        if stage != "otp":
+            minutes = max(minutes, FIRST_LOGIN_MINUTES)
+        until = (now() + timedelta(minutes=minutes)).isoformat()
     session["pending"] = {"account": account.id, "nip": account.employee.nip, "stage": stage,
-                          "next": next_url,
-                          "until": (now() + timedelta(minutes=minutes)).isoformat()}
+                          "next": next_url, "until": until}
     return go(STAGE_ENDPOINTS[stage])
 
 
 def pending_account(stage: str):
     """The account in the middle of signing in at `stage`, or None."""
     pending = session.get("pending")
-    if not pending or pending.get("stage") != stage:
-        return None
-    if datetime.fromisoformat(pending["until"]) < now():
-        session.pop("pending", None)
+    if not pending or pending.get("stage") != stage or _pending_is_over(pending):
         return None
     return models.Account.get_or_none(models.Account.id == pending["account"])
+
+
+def pending_deadline():
+    """When the sign-in in progress runs out, or None."""
+    pending = session.get("pending")
+    return datetime.fromisoformat(pending["until"]) if pending else None
+
+
+def not_at_step():
+    """The answer to a sign-in step this browser is not at (Back, refresh, a second tab):
+    the step the sign-in is actually at, the dashboard once signed in, or, after a real
+    expiry, the login page naming the password to use now."""
+    if current_user.is_authenticated:
+        return go("mfa.recovery_codes" if session.get("new_recovery_codes") else "dashboard.index")
+    pending = session.pop("pending", None)
+    if pending and not _pending_is_over(pending) and STAGE_ENDPOINTS[pending["stage"]] != request.endpoint:
+        session["pending"] = pending
+        return go(STAGE_ENDPOINTS[pending["stage"]])
+    if pending:
+        account = models.Account.get_or_none(models.Account.id == pending["account"])
+        flash(f"Waktu untuk menyelesaikan proses masuk sudah habis. Silakan masuk lagi dengan NIP dan "
+              f"{password_to_use(account)}.", "info")
+    return go("auth.login")
+
+
+def cancel_pending():
+    """End the sign-in in progress and say what happens next."""
+    pending = session.pop("pending", None)
+    account = pending and models.Account.get_or_none(models.Account.id == pending["account"])
+    if account:
+        audit("login.cancelled", account=account, detail=f"dibatalkan di langkah {pending['stage']}")
+        flash(f"Proses masuk dibatalkan. Untuk masuk lagi, pakai NIP dan {password_to_use(account)}.", "info")
+    return go("auth.login")
 
 
 def finish_login(account, method: str, then: str | None = None, carry=None):

@@ -53,7 +53,7 @@ def _check_registration_form(form):
         errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
     form["telepon"] = re.sub(r"[\s\-]", "", form["telepon"])
     if not models.PHONE_RE.match(form["telepon"]):
-        errors["telepon"] = "Nomor HP tidak valid, contoh: 081234567890."
+        errors["telepon"] = "Nomor ponsel tidak valid, contoh: 081234567890."
     return errors
 
 

@@ -29,7 +29,7 @@ import mail
 import models
 import security
 from security import now
-from views import audit, go, localtime, respond
+from views import EVENT_LABELS, audit, go, localtime, respond
 
 bp = Blueprint("admin", __name__)
 
@@ -399,15 +399,15 @@ ACTIONS = {
         "lama berhenti berlaku, kunci akun dibuka, dan semua sesi pegawai diakhiri.",
         "Kata sandi sementara dibuat.",
         "",
-        "password.reset", "Kata sandi Portal ASN Digital Anda direset oleh helpdesk",
+        "password.reset", "Kata sandi Portal ASN Digital Anda diatur ulang oleh helpdesk",
         "helpdesk_temporary_password"),
     "reset-mfa": Action(
-        "Reset MFA",
+        "Atur ulang MFA",
         "Semua autentikator (aplikasi OTP) akun ini dihapus. Saat masuk berikutnya, setelah "
         "kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
-        "MFA direset. Saat masuk berikutnya pegawai mengaktifkan MFA lagi.",
-        "Akun ini belum mengaktifkan MFA, jadi tidak ada yang perlu direset.",
-        "mfa.reset", "MFA akun Portal ASN Digital Anda direset oleh helpdesk",
+        "MFA diatur ulang. Saat masuk berikutnya pegawai mengaktifkan MFA lagi.",
+        "Akun ini belum mengaktifkan MFA, jadi tidak ada yang perlu diatur ulang.",
+        "mfa.reset", "MFA akun Portal ASN Digital Anda diatur ulang oleh helpdesk",
         "helpdesk_mfa_reset"),
     "akhiri-sesi": Action(
         "Akhiri semua sesi",
@@ -486,7 +486,7 @@ def action_post(nip, action):
     sent = _notify(employee, spec)
     audit(spec.event, account=account, actor=current_user, detail=(
         "verifikasi: " + ", ".join(VERIFICATIONS[key][0] for key in checked)
-        + f"; alasan: {reason}" + ("" if sent else "; tanpa pemberitahuan: email dan HP kosong")))
+        + f"; alasan: {reason}" + ("" if sent else "; tanpa pemberitahuan: email dan ponsel kosong")))
     if password:
         return respond("admin/temporary_password.html", "console", employee=employee,
                        password=password, expires_at=account.temp_password_expires_at)
@@ -598,37 +598,6 @@ def messages():
 
 # --------------------------------------------------------------------------- audit log
 
-EVENT_LABELS = {
-    "login.ok": "masuk berhasil", "login.password_ok": "kata sandi benar, menunggu OTP",
-    "login.failed": "masuk gagal", "login.locked": "percobaan saat terkunci",
-    "login.inactive": "ditolak: status tidak aktif", "account.locked": "akun terkunci",
-    "account.unlocked": "kunci dibuka helpdesk", "otp.ok": "OTP benar", "otp.failed": "OTP salah",
-    "otp.replayed": "OTP dipakai ulang", "password.changed": "kata sandi diganti",
-    "password.reset": "kata sandi sementara diberikan", "mfa.enrolled": "MFA diaktifkan",
-    "mfa.enroll_failed": "aktivasi MFA gagal", "mfa.reset": "MFA direset",
-    "sessions.ended": "semua sesi diakhiri", "role.changed": "peran diubah",
-    "employee.updated": "data pegawai diubah", "employees.imported": "impor data pegawai",
-    "audit.exported": "log audit diunduh", "logout": "keluar",
-    "registration.started": "pendaftaran dimulai", "registration.failed": "pendaftaran ditolak",
-    "registration.verified": "kode pendaftaran benar", "registration.code_failed": "kode pendaftaran salah",
-    "registration.code_resent": "kode pendaftaran dikirim ulang",
-    "registration.password_set": "kata sandi pendaftaran dibuat", "registration.activated": "akun diaktifkan",
-    "login.not_activated": "ditolak: belum aktivasi", "password.reset_requested": "minta tautan reset",
-    "recovery_code.used": "kode pemulihan dipakai", "recovery_code.failed": "kode pemulihan salah",
-    "recovery_code.regenerated": "kode pemulihan dibuat ulang", "mfa.added": "autentikator ditambah",
-    "mfa.removed": "autentikator dihapus", "session.ended": "sesi diakhiri pegawai",
-    "reauth.failed": "konfirmasi kata sandi gagal", "contact.changed": "kontak diganti",
-    "document.uploaded": "dokumen diunggah", "document.deleted": "dokumen dihapus",
-    "document.downloaded": "dokumen diunduh", "history.imported": "impor riwayat",
-    "leave.requested": "cuti diajukan", "leave.disetujui": "cuti disetujui", "leave.ditolak": "cuti ditolak",
-    "first_login.no_contact": "login pertama: tidak ada kontak tercatat",
-    "first_login.verified": "login pertama: kode benar", "first_login.code_failed": "login pertama: kode salah",
-    "first_login.code_resent": "login pertama: kode dikirim ulang", "reauth.locked": "konfirmasi saat terkunci",
-    "registration.queued": "pendaftaran menunggu verifikasi", "registration.approved": "pendaftaran disetujui",
-    "registration.rejected": "pendaftaran ditolak helpdesk", "activation_letters.printed": "surat aktivasi dicetak",
-    "contact.change_requested": "minta ganti kontak", "contact.code_failed": "kode ganti kontak salah",
-    "recovery_code.regenerate_failed": "buat ulang kode pemulihan gagal",
-}
 
 
 def _audit_filters():

@@ -10,7 +10,9 @@ import security
 from security import now
 from views import (
     CODE_ERRORS,
+    FIRST_PASSWORD,
     audit,
+    cancel_pending,
     check_code,
     code_limit,
     failure_counter,
@@ -20,8 +22,9 @@ from views import (
     locked_message,
     new_password_problems,
     next_stage,
+    not_at_step,
     pending_account,
-    pending_expired,
+    pending_deadline,
     respond,
     settle_attempt,
     start_pending,
@@ -32,8 +35,6 @@ from views import (
 bp = Blueprint("auth", __name__)
 
 LOCKED_HELP = ("akun-terkunci",)
-FIRST_PASSWORD = {"code": "NIK (16 digit)", "nik": "NIK (16 digit)",
-                  "letter": "kode aktivasi pada surat dari instansi Anda"}
 TEMPORARY_EXPIRED_ERROR = (f"Kata sandi sementara dari helpdesk sudah tidak berlaku (hanya berlaku "
                            f"{models.TEMPORARY_PASSWORD_HOURS} jam). Hubungi helpdesk untuk meminta "
                            "kata sandi sementara yang baru.")
@@ -49,7 +50,7 @@ def _otp_limit():
 
 def generic_login_error() -> str:
     """The same words for an unknown NIP, a wrong password and a wrong first password."""
-    return (f"NIP atau kata sandi salah. Jika ini login pertama Anda, kata sandi awal adalah "
+    return (f"NIP atau kata sandi salah. Jika ini masuk pertama kali Anda, kata sandi awal adalah "
             f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} Anda.")
 
 
@@ -57,6 +58,13 @@ def inactive_message() -> str:
     return ("Status kepegawaian tidak aktif, sehingga akun ini tidak dapat digunakan untuk "
             f"masuk. Hubungi {current_app.config['HELPDESK_CONTACT']} untuk memeriksa "
             "data kepegawaian Anda, dengan membawa SK pengangkatan dan KTP.")
+
+
+@bp.app_context_processor
+def sign_in_journey():
+    """When the sign-in in progress must be finished, for the step pages (a function: only
+    they read the session for it)."""
+    return {"journey_deadline": pending_deadline}
 
 
 @bp.get("/")
@@ -156,7 +164,7 @@ def _start_first_login_proof(account, next_url):
         audit("first_login.no_contact", account=account)
         return _login_page(403, nip=employee.nip, help=("tidak-ada-kontak",), message=(
             "NIK Anda benar, tetapi data kepegawaian Anda belum memuat email atau nomor ponsel "
-            "untuk mengirim kode verifikasi, jadi login pertama tidak dapat dibuktikan di sini. "
+            "untuk mengirim kode verifikasi, jadi masuk pertama kali tidak dapat dibuktikan di sini. "
             f"Hubungi {current_app.config['HELPDESK_CONTACT']} dengan membawa KTP dan SK "
             "pengangkatan: helpdesk memeriksa identitas Anda lalu memberi kata sandi sementara."))
     audit("login.password_ok", account=account, detail="kata sandi awal NIK; kode dikirim ke kontak tercatat")
@@ -166,8 +174,8 @@ def _start_first_login_proof(account, next_url):
 
 
 def send_first_login_code(employee) -> bool:
-    return mail.send_code(employee, "first_login", "Kode verifikasi login pertama Portal ASN Digital",
-                          "first_login_code", "Kode login pertama Portal ASN Digital: {code}. Berlaku {minutes} "
+    return mail.send_code(employee, "first_login", "Kode verifikasi masuk pertama kali Portal ASN Digital",
+                          "first_login_code", "Kode masuk pertama kali Portal ASN Digital: {code}. Berlaku {minutes} "
                           "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.")
 
 
@@ -182,7 +190,7 @@ def _code_page(account, status=200, error=None, info=None):
 def first_login_code():
     account = pending_account("proof")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     return _code_page(account)
 
 
@@ -192,7 +200,7 @@ def first_login_code():
 def first_login_code_post():
     account = pending_account("proof")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     result, error = check_code(models.Token.newest(account.employee, "first_login"))
     if result != "ok":
         audit("first_login.code_failed", account=account, detail=result)
@@ -206,7 +214,7 @@ def first_login_code_post():
 def first_login_code_resend():
     account = pending_account("proof")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     if not send_first_login_code(account.employee):
         return _code_page(account, 429, CODE_ERRORS["capped"])
     audit("first_login.code_resent", account=account)
@@ -225,7 +233,7 @@ def _password_page(account, status=200, problems=None):
 def password_new():
     account = pending_account("password")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     return _password_page(account)
 
 
@@ -233,7 +241,7 @@ def password_new():
 def password_new_post():
     account = pending_account("password")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     new, problems = new_password_problems(account.employee, account)
     if problems:
         return _password_page(account, 422, problems)
@@ -250,18 +258,30 @@ def password_new_post():
 # --------------------------------------------------------------------------- OTP step
 
 
-def _otp_page(account, status=200, error=None, help=()):
+def _otp_page(account, status=200, error=None, help=(), field_error=True):
     # Naming the registered device helps whoever types a code from another phone.
-    return respond("auth/otp.html", "otp_form", status, error=error, help=help,
+    return respond("auth/otp.html", "otp_form", status, error=error, help=help, field_error=field_error,
                    devices=list(account.confirmed_authenticators()))
+
+
+def _recovery_page(account, status=200, error=None, help=(), field_error=True):
+    return respond("auth/recovery.html", "recovery_form", status, error=error, help=help, field_error=field_error)
 
 
 @bp.get("/login/otp")
 def otp():
     account = pending_account("otp")
     if account is None:
-        return pending_expired()
+        return not_at_step()
     return _otp_page(account)
+
+
+@bp.get("/login/kode-pemulihan")
+def recovery():
+    account = pending_account("otp")
+    if account is None:
+        return not_at_step()
+    return _recovery_page(account)
 
 
 @bp.post("/login/otp")
@@ -270,18 +290,33 @@ def otp():
 def otp_post():
     account = pending_account("otp")
     if account is None:
-        return pending_expired()
-    typed = request.form.get("otp", "")[:64]
+        return not_at_step()
+    return _second_factor(account, request.form.get("otp", "")[:64], _otp_page)
+
+
+@bp.post("/login/kode-pemulihan")
+@limiter.limit(_otp_limit)
+@limiter.limit(code_limit, key_func=step_key)
+def recovery_post():
+    account = pending_account("otp")
+    if account is None:
+        return not_at_step()
+    return _second_factor(account, request.form.get("recovery_code", "")[:64], _recovery_page)
+
+
+def _second_factor(account, typed: str, page):
+    """Check an OTP or a recovery code (either form takes both: people type what they
+    have), and answer with `page` on failure."""
     code = security.normalize_otp(typed)
     is_otp = len(code) == 6 and code.isdigit()
     if not is_otp and len(models.normalize_recovery_code(typed)) != 10:
-        return _otp_page(account, 422, "Masukkan 6 digit kode OTP dari aplikasi autentikator, atau "
-                                       "kode pemulihan (10 huruf/angka, misalnya abcde-23456).",
-                         ("salah-memasukkan-otp", "autentikator-hilang"))
+        message = ("Masukkan 6 digit kode OTP dari aplikasi autentikator." if page is _otp_page else
+                   "Kode pemulihan terdiri dari 10 huruf dan angka, misalnya abcde-23456.")
+        return page(account, 422, message, ("salah-memasukkan-otp", "autentikator-hilang"))
     counter = failure_counter(account)
     if not take_attempt(counter):
         audit("login.locked", account=account, detail="OTP saat akun terkunci")
-        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP)
+        return page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
     secret_key = current_app.config["SECRET_KEY"]
     if is_otp:
         result = account.use_otp(code, secret_key)
@@ -290,7 +325,7 @@ def otp_post():
         passed = models.RecoveryCode.use(account, typed, secret_key)
     if settle_attempt(counter, passed, account=account):
         audit("otp.failed" if is_otp else "recovery_code.failed", account=account)
-        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP)
+        return page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
     if passed and is_otp:
         audit("otp.ok", account=account)
         return finish_login(account, "otp")
@@ -324,10 +359,16 @@ def otp_post():
         else:
             error, help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
     left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
-    return _otp_page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
+    return page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
 
 
-# --------------------------------------------------------------------------- logout
+# --------------------------------------------------------------------------- cancel and logout
+
+
+@bp.post("/login/batal")
+def cancel():
+    return cancel_pending()
+
 
 
 @bp.post("/logout")

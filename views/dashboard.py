@@ -292,7 +292,7 @@ def sessions_end_others():
 
 # --------------------------------------------------------------------------- contact details
 
-CONTACT_FIELDS = {"email": "email", "telepon": "nomor HP"}
+CONTACT_FIELDS = {"email": "email", "telepon": "nomor ponsel"}
 
 
 def _contact_page(status=200, block="page", errors=None, form=None, pending=None):
@@ -332,7 +332,7 @@ def contact_post():
         abort(400)
     if not valid:
         message = ("Alamat email tidak valid, contoh: nama@instansi.go.id." if field == "email"
-                   else "Nomor HP tidak valid, contoh: 081234567890.")
+                   else "Nomor ponsel tidak valid, contoh: 081234567890.")
         return _contact_page(422, errors={field: message}, form={field: value})
     if value == getattr(employee, field):
         return _contact_page(422, errors={field: f"Itu sudah {CONTACT_FIELDS[field]} Anda sekarang."},
@@ -391,9 +391,9 @@ def contact_verify():
         mail.send_email(old, "Email akun Portal ASN Digital telah diganti", "contact_changed", nip=employee.nip,
                         nama=employee.nama, label=CONTACT_FIELDS[field], when=now())
     elif old:
-        mail.send_sms(old, "Nomor HP akun Portal ASN Digital Anda telah diganti. Jika bukan Anda, segera "
+        mail.send_sms(old, "Nomor ponsel akun Portal ASN Digital Anda telah diganti. Jika bukan Anda, segera "
                       "hubungi helpdesk instansi.", nip=employee.nip)
-        mail.send_email(employee.email, "Nomor HP akun Portal ASN Digital telah diganti", "contact_changed",
+        mail.send_email(employee.email, "Nomor ponsel akun Portal ASN Digital telah diganti", "contact_changed",
                         nip=employee.nip, nama=employee.nama, label=CONTACT_FIELDS[field], when=now())
     flash(f"{CONTACT_FIELDS[field].capitalize()} Anda diperbarui.", "success")
     return go("dashboard.contact")

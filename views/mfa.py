@@ -1,4 +1,6 @@
-"""MFA enrollment: QR code, manual key and open-in-app link, device name, first OTP."""
+"""MFA enrollment, one thing per page: install an app, add the account (open-in-app link
+and key on a phone, QR code on a computer), the first code; then recovery codes and the
+"account ready" page."""
 
 import json
 import re
@@ -14,13 +16,14 @@ from security import now
 from views import (
     audit,
     code_limit,
+    default_device_name,
     enrollment_context,
     finish_login,
     go,
     limiter,
     needs_otp,
+    not_at_step,
     pending_account,
-    pending_expired,
     reauthenticate,
     respond,
     step_key,
@@ -33,41 +36,65 @@ bp = Blueprint("mfa", __name__)
 MOBILE_USER_AGENT = re.compile(r"Mobi|Android|iPhone|iPad|iPod|Opera Mini", re.I)
 
 
-def _setup_page(account, status=200, errors=None, device_name="", help=()):
-    cfg = current_app.config
-    return respond("mfa/setup.html", "setup_form", status, errors=errors or {}, device_name=device_name,
-                   help=help, **enrollment_context(account),
-                   on_phone=bool(MOBILE_USER_AGENT.search(request.user_agent.string or "")),
-                   qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip),
-                   server_time=security.local(now(), cfg["TIMEZONE"]))
+def _on_phone() -> bool:
+    return bool(MOBILE_USER_AGENT.search(request.user_agent.string or ""))
+
+
+def _setup_account():
+    account = pending_account("mfa_setup")
+    return account, (None if account else not_at_step())
 
 
 @bp.get("/setup")
 def setup():
-    account = pending_account("mfa_setup")
-    if account is None:
-        return pending_expired()
-    return _setup_page(account)
+    """Step 1 of 3: install an authenticator app."""
+    account, elsewhere = _setup_account()
+    return elsewhere or respond("mfa/setup.html", "content", on_phone=_on_phone())
+
+
+@bp.get("/setup/akun")
+def setup_add():
+    """Step 2 of 3: add the account to the app (the open-in-app link and the key on a
+    phone, which cannot scan its own screen; the QR code on a computer)."""
+    account, elsewhere = _setup_account()
+    if elsewhere:
+        return elsewhere
+    cfg = current_app.config
+    return respond("mfa/setup_add.html", "content", **enrollment_context(account), on_phone=_on_phone(),
+                   qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip))
+
+
+def _code_page(account, status=200, errors=None, device_name="", help=()):
+    cfg = current_app.config
+    return respond("mfa/setup_code.html", "setup_form", status, errors=errors or {}, device_name=device_name,
+                   help=help, default_name=default_device_name(account),
+                   server_time=security.local(now(), cfg["TIMEZONE"]))
+
+
+@bp.get("/setup/kode")
+def setup_code():
+    """Step 3 of 3: the first code from the app, and an optional device name."""
+    account, elsewhere = _setup_account()
+    return elsewhere or _code_page(account)
 
 
 @bp.post("/setup")
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
 @limiter.limit(code_limit, key_func=step_key)
 def setup_post():
-    account = pending_account("mfa_setup")
-    if account is None:
-        return pending_expired()
+    account, elsewhere = _setup_account()
+    if elsewhere:
+        return elsewhere
     device_name = " ".join(request.form.get("device_name", "").split())[:100]
     code = security.normalize_otp(request.form.get("otp", ""))[:32]
     errors = {}
-    if not device_name:
-        errors["device_name"] = "Isi nama perangkat, misalnya \"HP Samsung pribadi\"."
-    elif len(device_name) > 40:
+    if len(device_name) > 40:
         errors["device_name"] = "Nama perangkat paling banyak 40 karakter."
     if not (len(code) == 6 and code.isdigit()):
         errors["otp"] = "Kode OTP terdiri dari 6 digit angka yang tampil di aplikasi."
     if errors:
-        return _setup_page(account, 422, errors, device_name, ("aktifkan-mfa",))
+        return _code_page(account, 422, errors, device_name, ("aktifkan-mfa",))
+    device_name = device_name or default_device_name(account)
 
     secret_key = current_app.config["SECRET_KEY"]
     authenticator = models.Authenticator.pending_for(account, secret_key)
@@ -79,23 +106,23 @@ def setup_post():
         audit("mfa.enroll_failed", account=account,
               detail=result if skew is None else f"{result}; jam ponsel {skew:+d} menit")
         if skew is None:
-            errors["otp"] = ("Kode tidak cocok. Pastikan Anda memindai kode QR di halaman ini "
+            errors["otp"] = ("Kode tidak cocok. Pastikan akun di aplikasi ditambahkan dari langkah 2 "
                              "(bukan yang lama), jam ponsel diatur otomatis, lalu masukkan kode "
                              "yang sedang tampil.")
             help = ("error-aktivasi-mfa", "kode-otp-tidak-valid", "otp-tidak-muncul")
         else:
             errors["otp"], help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
-        return _setup_page(account, 422, errors, device_name, help)
+        return _code_page(account, 422, errors, device_name, help)
     authenticator.confirm(device_name)
     audit("mfa.enrolled", account=account, detail=device_name)
     codes = models.RecoveryCode.generate(account, secret_key)
-    mail.notify_owner(account.employee, "MFA akun Portal ASN Digital diaktifkan",
+    mail.notify_owner(account.employee, "Verifikasi dua langkah (MFA) akun Portal ASN Digital diaktifkan",
                       f"Autentikator “{device_name}” dan 10 kode pemulihan baru didaftarkan "
                       "untuk akun Anda.")
     flash("Autentikator berhasil diaktifkan. Mulai sekarang, setiap masuk memerlukan kode OTP "
           "dari aplikasi ini.", "success")
     return finish_login(account, "mfa_enrolled", then="mfa.recovery_codes",
-                        carry=_carry_codes(codes))
+                        carry={**_carry_codes(codes), "first_setup": True})
 
 
 # --------------------------------------------------------------------------- recovery codes
@@ -141,7 +168,14 @@ def recovery_codes_download():
 @login_required
 def recovery_codes_saved():
     session.pop("new_recovery_codes", None)
-    return go("dashboard.index")
+    return go("mfa.ready" if session.pop("first_setup", False) else "dashboard.index")
+
+
+@bp.get("/siap")
+@login_required
+def ready():
+    """The end of the first sign-in: what is set up, and what signing in looks like from now on."""
+    return respond("mfa/ready.html", "content", devices=list(current_user.confirmed_authenticators()))
 
 
 @bp.post("/kode-pemulihan/baru")

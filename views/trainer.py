@@ -53,7 +53,7 @@ def console():
 def reset_all():
     demo.reset()
     audit("demo.reset", detail="semua akun demo")
-    flash("Semua data demo kembali ke awal: setiap akun login pertama dengan NIK.", "success")
+    flash("Semua data demo kembali ke awal: setiap akun masuk pertama kali dengan NIK.", "success")
     return go("trainer.console")
 
 
@@ -61,8 +61,8 @@ def reset_all():
 def account_reset(nip):
     employee = _employee(nip)
     demo.reset_account(employee)
-    audit("demo.reset", nip=nip, detail="login pertama")
-    flash(f"{employee.nama}: kembali ke login pertama (kata sandi = NIK).", "success")
+    audit("demo.reset", nip=nip, detail="masuk pertama kali")
+    flash(f"{employee.nama}: kembali ke masuk pertama kali (kata sandi = NIK).", "success")
     return go("trainer.console")
 
 
@@ -80,7 +80,7 @@ def scenario(nip):
     demo.apply(problem.slug, employee, current_app.config)
     audit("demo.scenario", nip=nip, detail=problem.slug)
     flash(f"{employee.nama}: skenario “{problem.title}” siap. Kata sandi: {demo.PASSWORD}. "
-          f"Perbaikan: {problem.fix}", "success")
+          f"Kotak surat peserta: {employee.email}. Perbaikan: {problem.fix}", "success")
     return go("trainer.console")
 
 
@@ -89,7 +89,7 @@ def mfa_reset(nip):
     employee = _employee(nip)
     demo.reset_mfa(employee)
     audit("demo.mfa_reset", nip=nip, detail="seperti helpdesk")
-    flash(f"{employee.nama}: MFA direset. Saat masuk berikutnya peserta mendaftarkan ponsel baru.",
+    flash(f"{employee.nama}: MFA diatur ulang. Saat masuk berikutnya peserta mendaftarkan ponsel baru.",
           "success")
     return go("trainer.console")
 
@@ -154,4 +154,22 @@ def _linked(text: str) -> Markup:
 def mailbox():
     messages = [{"message": m, "when": m.created_at, "body": _linked(m.body)}
                 for m in demo.emails()]
-    return respond("trainer/mailbox.html", "content", messages=messages)
+    return respond("trainer/mailbox.html", "content", messages=messages, owner=None)
+
+
+@bp.get("/surel/<nip>")
+def mailbox_of(nip):
+    """One demo account's mailbox: what a participant opens to read their own e-mail."""
+    employee = _employee(nip)
+    messages = [{"message": m, "when": m.created_at, "body": _linked(m.body)}
+                for m in demo.emails(nip=employee.nip)]
+    return respond("trainer/mailbox.html", "content", messages=messages, owner=employee)
+
+
+# --------------------------------------------------------------------------- participants
+
+
+@bp.get("/peserta")
+def participants():
+    """The printable list of demo accounts: what each participant types and which mailbox they open."""
+    return respond("trainer/participants.html", "content", rows=demo.login_table(everyone=True))

@@ -18,6 +18,35 @@ function enhance(root) {
     });
   });
 
+  // Copy and print buttons: hidden until this script can make them work.
+  root.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (button.dataset.ready || !navigator.clipboard) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.dataset.copy);
+      var lines = Array.prototype.map.call(source.querySelectorAll("li"), function (li) { return li.textContent; });
+      navigator.clipboard.writeText(lines.join("\n")).then(function () { button.textContent = button.dataset.copied; });
+    });
+  });
+  root.querySelectorAll("[data-print]").forEach(function (button) {
+    if (button.dataset.ready) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
+  // A link in the error summary moves the focus into its field, not only the view.
+  root.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var input = document.getElementById(link.getAttribute("href").slice(1));
+      if (!input) return;
+      event.preventDefault();
+      input.focus();
+      input.scrollIntoView({block: "center"});
+    });
+  });
+
   // The enrollment page's server clock keeps ticking, to compare with the phone's.
   var serverTime = root.querySelector("#server-time");
   if (serverTime && !serverTime.dataset.ready) {

@@ -17,7 +17,7 @@ from tests.helpers import NIK, NIP, PASSWORD, last_code
 ISSUER = "Portal ASN Digital"
 NIP_WITH_SPACES = "19900101 202001 1 001"
 NAME = "Budi Santoso"
-DEVICE = "HP Samsung pribadi"
+DEVICE = "Ponsel Samsung pribadi"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -141,8 +141,22 @@ def change_default_password(page, java_script_enabled: bool):
     page.locator("#new_password").fill(PASSWORD)
     page.locator("#confirm_password").fill(PASSWORD)
     submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Aktifkan verifikasi dua langkah")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pasang aplikasi autentikator")
     expect(page.locator("#pesan")).to_contain_text("Kata sandi baru tersimpan.")
+
+
+def to_enrollment_key(page):
+    """Step 1 (install the app) to step 2 (add the account: QR code, key, open-in-app link)."""
+    page.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
+    expect(page).to_have_url(url_is("/mfa/setup/akun"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tambahkan akun ke aplikasi")
+
+
+def to_enrollment_code(page):
+    """Step 2 to step 3 (the first code and the optional device name)."""
+    page.get_by_role("link", name="Akun sudah ada di aplikasi, lanjutkan").click()
+    expect(page).to_have_url(url_is("/mfa/setup/kode"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Masukkan kode dari aplikasi")
 
 
 def fill_enrollment(page, code: str, device: str = DEVICE):
@@ -151,13 +165,18 @@ def fill_enrollment(page, code: str, device: str = DEVICE):
 
 
 def finish_enrollment(page, java_script_enabled: bool):
-    """Submit the right code: the recovery codes are shown once, then the dashboard."""
+    """Submit the right code: the recovery codes are shown once, "Akun Anda siap", then the
+    dashboard."""
     submit_and_redirect(page, "Aktifkan", "/mfa/setup", java_script_enabled, "/mfa/kode-pemulihan")
     expect(page.locator("#pesan")).to_contain_text("Autentikator berhasil diaktifkan")
     expect(page.locator("#recovery-codes li")).to_have_count(10)
+    for button in ("Salin", "Cetak"):  # they only show when the script can make them work
+        expect(page.get_by_role("button", name=button, exact=True)).to_have_count(1 if java_script_enabled else 0)
     # A plain form (no hx-post) in both modes.
     submit_and_redirect(page, "Saya sudah menyimpan kode ini", "/mfa/kode-pemulihan/selesai", False,
-                        "/dashboard")
+                        "/mfa/siap")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Akun Anda siap")
+    page.get_by_role("link", name="Ke beranda").click()
     expect_dashboard(page)
 
 
@@ -186,7 +205,7 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
 
     # 1b. The NIK is public: a code sent to the contact on record proves who is typing.
     page.goto("/password/new")
-    expect(page).to_have_url(url_is("/login"))  # not reachable before the code
+    expect(page).to_have_url(url_is("/login/kode"))  # not reachable before the code
     page.goto("/login/kode")
     prove_with_code(page, java_script_enabled)
 
@@ -196,7 +215,9 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
     change_default_password(page, java_script_enabled)
 
     # 3. MFA enrollment: scan the QR code like a phone would.
+    to_enrollment_key(page)
     secret = enrollment_secret(page, tmp_path / "qr.png")
+    to_enrollment_code(page)
     if java_script_enabled:
         # A wrong code goes through htmx: only the form is swapped, no navigation.
         page.evaluate("window.__sameDocument = 'ya'")
@@ -205,7 +226,7 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
         expect(page.locator("#otp-error")).to_contain_text("Kode tidak cocok")
         assert page.evaluate("window.__sameDocument") == "ya", "the page was reloaded"
         expect(page.locator("#device_name")).to_have_value(DEVICE)
-        assert enrollment_secret(page, tmp_path / "qr-after-wrong-code.png") == secret
+        assert page.title() == "Kesalahan: Masukkan kode dari aplikasi · Portal ASN Digital"
 
     enrolled_at = clock.now()
     enrollment_code = code_at_server_time(secret, clock)  # what the app shows right now
@@ -229,7 +250,7 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
     clock.freeze(enrolled_at)
     page.locator("#otp").fill(enrollment_code)
     submit(page, "Verifikasi", "/login/otp", java_script_enabled, status=422)
-    expect(page.locator("#otp-form .alert.error")).to_contain_text("sudah pernah dipakai")
+    expect(page.locator("#otp-step .error-summary")).to_contain_text("sudah pernah dipakai")
     expect(page).to_have_url(url_is("/login/otp"))
 
     # The next step's code works: advance the server's clock instead of sleeping.
@@ -246,17 +267,18 @@ def test_wrong_enrollment_code_keeps_the_same_secret(page, live_server, java_scr
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
     prove_with_code(page, java_script_enabled)
     change_default_password(page, java_script_enabled)
+    to_enrollment_key(page)
     secret = enrollment_secret(page, tmp_path / "qr-before.png")
+    to_enrollment_code(page)
 
     fill_enrollment(page, wrong_code(secret))
     submit(page, "Aktifkan", "/mfa/setup", java_script_enabled, status=422)
     expect(page.locator("#otp-error")).to_contain_text("Kode tidak cocok")
-    expect(page).to_have_url(url_is("/mfa/setup"))
-    assert enrollment_secret(page, tmp_path / "qr-after.png") == secret
 
     # Coming back to the page later still shows the QR code already scanned.
-    page.goto("/mfa/setup")
+    page.goto("/mfa/setup/akun")
     assert enrollment_secret(page, tmp_path / "qr-reloaded.png") == secret
+    to_enrollment_code(page)
 
     fill_enrollment(page, pyotp.TOTP(secret).now())
     finish_enrollment(page, java_script_enabled)
@@ -282,14 +304,14 @@ def test_login_errors_are_precise_for_nip_and_generic_for_password(page, live_se
     # A well-formed NIP with a wrong password: the generic message, no field hint.
     fill_login(page, NIP, "BukanNik!123")
     submit(page, "Masuk", "/login", java_script_enabled, status=422)
-    expect(page.locator("#login-form .alert.error")).to_contain_text("NIP atau kata sandi salah")
+    expect(page.locator("#login-step .error-summary")).to_contain_text("NIP atau kata sandi salah")
     expect(page.locator("#nip-error")).to_have_count(0)
     expect(page.locator("#nip")).to_have_value(NIP)
 
     # An unknown NIP gets the very same message (no hint that it isn't registered).
     fill_login(page, "199202022020012002", NIK)
     submit(page, "Masuk", "/login", java_script_enabled, status=422)
-    expect(page.locator("#login-form .alert.error")).to_contain_text("NIP atau kata sandi salah")
+    expect(page.locator("#login-step .error-summary")).to_contain_text("NIP atau kata sandi salah")
     expect(page).to_have_url(url_is("/login"))
 
     if java_script_enabled:

@@ -36,6 +36,8 @@ from tests.helpers import (
     ADMIN_NIP,
     NIP,
     PASSWORD,
+    UTC_TIME,
+    banned_words,
     change_password,
     first_login,
     login,
@@ -72,6 +74,9 @@ JOURNEY_STATES = {
     "auth.password_new": "ganti-sandi",  # first login: the default password was right
     "mfa.setup": "aktivasi-mfa",  # new password set, MFA not yet
     "auth.otp": "kode-otp",  # password right, OTP asked
+    "mfa.setup_add": "aktivasi-mfa",
+    "mfa.setup_code": "aktivasi-mfa",
+    "auth.recovery": "kode-otp",  # the recovery code instead of an OTP
     "auth.first_login_code": "kode-login-pertama",  # NIK right, code to the contact on record asked
     "account.register_queued": "pendaftar-antre",  # no contact on record: waits for the helpdesk
     "account.register_verify": "pendaftar",  # registration form sent, code asked
@@ -247,7 +252,7 @@ def normal_server(database: Path) -> Server:
 
     with models.db.connection_context():
         account = models.Account.for_employee(pegawai)
-        second = models.Authenticator.create(account=account, name="HP kantor (Samsung Galaxy A15 5G)",
+        second = models.Authenticator.create(account=account, name="Ponsel kantor (Samsung Galaxy A15 5G)",
                                              confirmed_at=now(),
                                              secret_encrypted=security.encrypt(security.new_totp_secret(), key))
         for jabatan, unit, tmt in (("CPNS Pranata Komputer", LONG_UNIT, date(2020, 1, 1)),
@@ -356,12 +361,13 @@ class Site:
             self.server, self.mode = make(self.folder / f"{mode}-{self.starts}.db"), mode
         return self.server
 
-    def page(self, who: str, java_script: bool):
-        key = (who, java_script)
+    def page(self, who: str, java_script: bool, audit: bool = False):
+        """`audit`: a context that may inject the axe-core script past the CSP."""
+        key = (who, java_script, audit)
         if key not in self.pages:
             context = self.browser.new_context(base_url=self.server.url, java_script_enabled=java_script,
                                                locale="id-ID", timezone_id="Asia/Jakarta", viewport=VIEWPORT,
-                                               is_mobile=True, has_touch=True)
+                                               is_mobile=True, has_touch=True, bypass_csp=audit)
             context.set_default_timeout(10_000)
             cookie = self.server.cookies[who]
             if cookie:
@@ -493,3 +499,24 @@ def test_page_fits_a_360px_phone(site, case, java_script):
         if target["height"] < TAP_HEIGHT:
             warnings.warn(SmallTapTarget(f"{case.endpoint or case.path}: {target['what']} is "
                                          f"{target['height']} px high (under {TAP_HEIGHT} px)"), stacklevel=1)
+
+
+# --------------------------------------------------------------------------- accessibility and words
+
+AXE = Path(__file__).parents[1] / "tools" / "axe-4.14.1.min.js"  # npm axe-core 4.14.1, vendored
+@pytest.mark.parametrize("case", _params())
+def test_page_passes_axe_and_speaks_indonesian(site, case):
+    """axe-core finds no violation; the visible text has none of the banned English words
+    and no UTC time."""
+    server = site.use(case.mode)
+    page = site.page(case.who, True, audit=True)
+    response = page.goto(url_of(server, case))
+    assert response is not None and response.request.redirected_from is None, (case.id, page.url)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    violations = [f"{v['id']} ({v['impact']}): {v['help']} at " + ", ".join(n["target"][0] for n in v["nodes"][:3])
+                  for v in result["violations"]]
+    assert not violations, f"{case.id}: " + "; ".join(violations)
+    text = page.locator("body").inner_text() + " " + page.title()
+    assert not banned_words(text), f"{case.id}: {banned_words(text)}"
+    assert not UTC_TIME.search(text), f"{case.id}: a UTC time"

@@ -20,6 +20,8 @@ from tests.browser.test_journey import (
     finish_enrollment,
     submit,
     submit_and_redirect,
+    to_enrollment_code,
+    to_enrollment_key,
     url_is,
 )
 from tests.helpers import NIK, NIP, PASSWORD
@@ -73,7 +75,7 @@ def test_registration_with_code_and_activation_link(page, live_server, smtp, jav
     page.get_by_label("NIP", exact=True).fill(NIP)
     page.get_by_label("NIK", exact=True).fill(NIK)
     page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Nomor HP", exact=True).fill(PHONE)
+    page.get_by_label("Nomor ponsel", exact=True).fill(PHONE)
     submit_and_redirect(page, "Kirim kode verifikasi", "/daftar", java_script_enabled, "/daftar/verifikasi")
     expect(page.get_by_role("heading", level=1)).to_have_text("Masukkan kode verifikasi")
     expect(page.locator("#verify")).to_contain_text("b•••@example.go.id")
@@ -110,7 +112,7 @@ def test_registration_with_code_and_activation_link(page, live_server, smtp, jav
     # 5. NIP and the new password: straight to MFA setup (no forced password change).
     fill_login(page, NIP, PASSWORD)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/mfa/setup")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Aktifkan verifikasi dua langkah")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pasang aplikasi autentikator")
     # The code, the notice of a first password and the link; nothing to the typed address.
     assert len(smtp.inbox.messages) == 3, [m["Subject"] for m in smtp.inbox.messages]
     assert {m["To"] for m in smtp.inbox.messages} == {RECORD_EMAIL}
@@ -125,10 +127,12 @@ def complete_first_login(page, smtp, java_script_enabled: bool):
     page.goto("/login")
     fill_login(page, NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
-    page.locator("#code").fill(mailserver.code_in(smtp.inbox.wait_for_subject(RECORD_EMAIL, "login pertama")))
+    page.locator("#code").fill(mailserver.code_in(smtp.inbox.wait_for_subject(RECORD_EMAIL, "masuk pertama kali")))
     submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
     change_default_password(page, java_script_enabled)
+    to_enrollment_key(page)
     uri = page.locator("#open-in-app").get_attribute("href")
+    to_enrollment_code(page)
     fill_enrollment(page, pyotp.parse_uri(uri).now())
     finish_enrollment(page, java_script_enabled)
     submit_and_redirect(page, "Keluar", "/logout", False, "/login")
@@ -171,7 +175,7 @@ def test_forgotten_password_reset_link_then_otp(page, live_server, smtp, java_sc
     page.goto("/login")
     fill_login(page, NIP, PASSWORD)
     submit(page, "Masuk", "/login", java_script_enabled, status=422)
-    expect(page.locator("#login-form .alert.error")).to_contain_text("NIP atau kata sandi salah")
+    expect(page.locator("#login-step .error-summary")).to_contain_text("NIP atau kata sandi salah")
     fill_login(page, NIP, NEW_PASSWORD)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/otp")
     expect(page.get_by_role("heading", level=1)).to_have_text("Masukkan kode OTP")
