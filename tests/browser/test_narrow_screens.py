@@ -34,6 +34,8 @@ from tests.databases import database_url
 from tests.helpers import (
     ADMIN_NIK,
     ADMIN_NIP,
+    HELPDESK_NIK,
+    HELPDESK_NIP,
     NIP,
     PASSWORD,
     UTC_TIME,
@@ -95,6 +97,12 @@ EXTRA_PAGES = [
     ("normal", "admin", "/admin/pegawai?q=budi"),
     ("normal", "admin", "/admin/audit?nip=abc&dari=kemarin"),  # 422 with errors
     ("normal", "admin", "/admin/cuti?status=disetujui"),
+    # The helpdesk sees the console without the admin's forms and menus.
+    ("normal", "helpdesk", "/admin/pegawai"),
+    ("normal", "helpdesk", f"/admin/pegawai/{NIP}"),
+    ("normal", "helpdesk", f"/admin/pegawai/{NIP}/akhiri-sesi"),
+    ("normal", "helpdesk", "/admin/pendaftaran"),
+    ("normal", "helpdesk", "/dashboard"),
     ("demo", "anonim", "/login"),  # the demo banner on an ordinary page
     ("demo", "anonim", "/bantuan/"),
 ]
@@ -249,6 +257,9 @@ def normal_server(database: Path) -> Server:
     admin_client = app.test_client()
     sign_in_as(admin_client, "admin", nip=ADMIN_NIP, nik=ADMIN_NIK)
     server.keep("admin", admin_client)
+    helpdesk_client = app.test_client()
+    sign_in_as(helpdesk_client, "helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
+    server.keep("helpdesk", helpdesk_client)
 
     with models.db.connection_context():
         account = models.Account.for_employee(pegawai)
