@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import after_this_request, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user
+from flask_login import current_user, login_user, logout_user
 from htmx_flask import make_response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2_fragments.flask import render_block
@@ -36,9 +36,10 @@ def code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, health, help, mfa, trainer
+    from views import account, admin, auth, dashboard, health, help, mfa, oidc, trainer
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(oidc.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(help.bp, url_prefix="/bantuan")
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
@@ -235,6 +236,16 @@ def next_stage(account) -> str:
     return "otp"
 
 
+def sign_out():
+    """End this browser's portal session; the apps signed in through it are told by
+    back-channel logout."""
+    if current_user.is_authenticated:
+        if current_user.current_session:
+            models.SessionRecord.end(models.SessionRecord.id == current_user.current_session.id)
+        logout_user()
+    session.clear()
+
+
 def fresh_session():
     """A cleared session (no fixation across a privilege change) that keeps the
     messages still to be shown."""
@@ -251,11 +262,15 @@ def pending_expired():
 
 def start_pending(account, stage: str, next_url=None):
     """After the password: the session holds only who is signing in, the step, an
-    expiry and where to go afterwards. Nobody is logged in yet."""
+    expiry and where to go afterwards. Nobody is logged in yet. A browser signing in
+    again (an app asked for it) keeps its earlier session's id, for finish_login."""
+    previous = (session.get("pending") or {}).get("previous")
+    if previous is None and current_user.is_authenticated and current_user.current_session:
+        previous = current_user.current_session.id
     fresh_session()
     minutes = current_app.config["PENDING_LOGIN_MINUTES"]
     session["pending"] = {"account": account.id, "nip": account.employee.nip, "stage": stage,
-                          "next": next_url,
+                          "next": next_url, "previous": previous,
                           "until": (now() + timedelta(minutes=minutes)).isoformat()}
     return go(STAGE_ENDPOINTS[stage])
 
@@ -282,9 +297,18 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     if device:
         device.mark_used()
     next_url = session.get("pending", {}).get("next")
+    previous_id = session.get("pending", {}).get("previous")
+    previous = models.SessionRecord.get_or_none(models.SessionRecord.id == previous_id) if previous_id else None
     fresh_session()
     session.update(carry or {})
-    record = models.SessionRecord.start(account, **client())
+    record = models.SessionRecord.start(account, **client(), auth_method=method)
+    if previous is not None:
+        # Signed in again in this browser (an app asked for a fresh sign-in): the same
+        # person keeps the apps signed in; someone else ends the earlier session.
+        if previous.account_id == account.id:
+            previous.hand_over(record)
+        else:
+            models.SessionRecord.end(models.SessionRecord.id == previous.id)
     account.current_session = record
     login_user(account)
     audit("login.ok", account=account, detail=method)
@@ -295,6 +319,8 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
                               f"Akun Anda baru saja dipakai masuk dari perangkat yang belum pernah dipakai "
                               f"sebelumnya: {record.device}, alamat IP {record.ip}.")
     if then:
+        if next_url:  # after the page `then`, the sign-in goes on where it was headed
+            session["next_after_login"] = next_url
         return go(then)
     if next_url:
         return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)

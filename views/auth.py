@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 import demo
 import mail
@@ -24,6 +24,7 @@ from views import (
     pending_expired,
     respond,
     settle_attempt,
+    sign_out,
     start_pending,
     step_key,
     take_attempt,
@@ -78,9 +79,14 @@ def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masu
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 
+def is_app_sign_in(next_url) -> bool:
+    """An app asked for this sign-in (OpenID Connect): it may ask a signed-in user again."""
+    return bool(next_url) and next_url.startswith(url_for("oidc.authorize") + "?")
+
+
 @bp.get("/login")
 def login():
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not is_app_sign_in(security.safe_next_url(request.args.get("next"))):
         return redirect(url_for("dashboard.index"))
     return _login_page()
 
@@ -358,9 +364,6 @@ def otp_post():
 def logout():
     if current_user.is_authenticated:
         audit("logout", account=current_user)
-        if current_user.current_session:
-            current_user.current_session.delete_instance()
-        logout_user()
-    session.clear()
+    sign_out()
     flash("Anda telah keluar. Terima kasih.", "success")
     return go("auth.login")
