@@ -165,6 +165,7 @@ def create_app(config=None):
     app.jinja_env.globals["asset"] = _asset_url
     app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
+    app.after_request(_send_logout_notices)
     app.after_request(_security_headers)
     app.after_request(_compress)
     return app
@@ -216,6 +217,12 @@ def _refuse_nul_in_path():
 def _connect_db():
     if request.endpoint != "health.healthz":  # it reports an unreachable database itself
         models.db.connect(reuse_if_open=True)
+
+
+def _send_logout_notices(response):
+    if request.method == "POST" or request.endpoint == "oidc.end_session":
+        mail.send_logout_notices(current_app._get_current_object())
+    return response
 
 
 def _close_db(exc):
@@ -547,8 +554,9 @@ def main(argv):
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
-    if app.config["MAIL_URL"] or app.config["SMS_SENDER"]:
-        threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
+    # Mail and SMS wait in the outbox without a server or gateway; back-channel logouts
+    # to apps are always retried.
+    threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
     waitress.serve(app, **serving.waitress_options(app.config))
 
 

@@ -1349,6 +1349,10 @@ class Message(BaseModel):
     def due(cls):
         return cls.select().where(cls._is_due())
 
+    @classmethod
+    def has_due_logouts(cls) -> bool:
+        return cls.select().where(cls._is_due() & (cls.channel == "backchannel")).exists()
+
     def claim(self) -> bool:
         """Only one process or thread sends a given message."""
         return bool(Message.update(status="sending", next_attempt_at=now() + self.SENDING_TIMEOUT).where(
@@ -1569,7 +1573,7 @@ class OidcSignIn(BaseModel):
         return row.sid
 
     @classmethod
-    def queue_logouts(cls, session_ids: list) -> None:
+    def queue_logouts(cls, session_ids: list) -> int:
         """One back-channel logout message in the outbox per app with a logout URI."""
         query = (cls.select(cls, OidcClient, SessionRecord, Account).join(OidcClient).switch(cls)
                  .join(SessionRecord).join(Account)
@@ -1578,6 +1582,7 @@ class OidcSignIn(BaseModel):
             body = json.dumps({"aud": row.client.client_id, "sub": row.session.account.subject_id(), "sid": row.sid})
             Message.create(channel="backchannel", recipient=row.client.backchannel_logout_uri,
                            subject=row.client.name, body=body, nip=row.session.account.employee.nip)
+        return len(query)
 
 
 class OidcCode(BaseModel):

@@ -1,6 +1,7 @@
 """The portal as an OpenID Connect provider (views/oidc.py, oidc.py), through Flask's test
 client: the journey in the middle, consent, claims, codes, tokens, and every refusal."""
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -395,3 +396,111 @@ def test_protocol_endpoints_take_junk_without_a_500(client, rp):
     assert client.get("/oidc/authorize").status_code == 400
     assert client.get("/oidc/authorize?client_id=" + "a" * 3000).status_code == 400
     assert client.get("/oidc/logout?id_token_hint=rusak").status_code == 400
+
+
+class LogoutReceiver:
+    """An app's back-channel logout endpoint on loopback: records the logout tokens posted."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+
+        received, answer = [], status
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                received.append(parse_qs(body)["logout_token"][0])
+                self.send_response(answer)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server.server_port}/backchannel"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(condition, seconds=5.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_signing_out_of_the_portal_tells_the_app_by_back_channel(app, client, enrolled, clock):
+    receiver = LogoutReceiver()
+    try:
+        client_id, secret = register(backchannel_logout_uri=receiver.uri)
+        answer = code_for(client, (client_id, secret), enrolled, clock)
+        claims = verified_claims(client, exchange(client, client_id, secret, answer["code"]).get_json()["id_token"],
+                                 client_id)
+        client.post("/logout")
+        assert wait_for(lambda: receiver.received), "the app heard of the logout"
+        from joserfc import jwt
+        from joserfc.jwk import KeySet
+
+        token = jwt.decode(receiver.received[0], KeySet.import_key_set(client.get("/oidc/jwks").get_json()))
+        assert token.header["typ"] == "logout+jwt"
+        assert token.claims["sid"] == claims["sid"] and token.claims["sub"] == claims["sub"]
+        assert token.claims["aud"] == client_id and "http://schemas.openid.net/event/backchannel-logout" \
+            in token.claims["events"] and "nonce" not in token.claims
+        with models.db.connection_context():
+            assert models.Message.get(models.Message.channel == "backchannel").status == "sent"
+    finally:
+        receiver.stop()
+
+
+def test_a_back_channel_logout_to_a_down_app_is_retried(app, client, enrolled, clock):
+    receiver = LogoutReceiver(status=503)
+    try:
+        client_id, secret = register(backchannel_logout_uri=receiver.uri)
+        code_for(client, (client_id, secret), enrolled, clock)
+        with models.db.connection_context():
+            models.Account.get().end_sessions()  # a helpdesk "end sessions"
+        import mail
+
+        mail.deliver_due(app)
+        with models.db.connection_context():
+            message = models.Message.get(models.Message.channel == "backchannel")
+            assert message.status == "pending" and message.attempts == 1 and "503" in message.last_error
+        receiver.received.clear()
+        clock.advance(minutes=3)
+        assert mail.deliver_due(app) == 0 and len(receiver.received) == 1, "still down: tried again"
+    finally:
+        receiver.stop()
+
+
+def test_admins_register_rotate_and_disable_apps_in_the_console(client, clock):
+    from tests.helpers import sign_in_as
+
+    sign_in_as(client, "admin")
+    refused = client.post("/admin/aplikasi", data={"name": "", "redirect_uris": "bukan alamat"})
+    assert refused.status_code == 422 and "tidak valid" in refused.get_data(as_text=True)
+    page = client.post("/admin/aplikasi", data={"name": "e-Office", "redirect_uris": "https://eoffice.example/cb",
+                                                "is_pre_approved": "1"}).get_data(as_text=True)
+    secret = re.search(r'id="client-secret">([^<]+)<', page).group(1)
+    with models.db.connection_context():
+        app_row = models.OidcClient.get(models.OidcClient.name == "e-Office")
+        assert app_row.is_pre_approved and app_row.check_client_secret(secret) and secret not in app_row.secret_hash
+    rotated = client.post(f"/admin/aplikasi/{app_row.id}/rahasia").get_data(as_text=True)
+    new_secret = re.search(r'id="client-secret">([^<]+)<', rotated).group(1)
+    with models.db.connection_context():
+        app_row = models.OidcClient.get_by_id(app_row.id)
+        assert app_row.check_client_secret(new_secret) and not app_row.check_client_secret(secret)
+    assert client.post(f"/admin/aplikasi/{app_row.id}/status").status_code == 303
+    assert client.get(authorize_url(app_row.client_id, redirect_uri="https://eoffice.example/cb")).status_code == 400
+    assert "e-Office" in client.get("/admin/aplikasi").get_data(as_text=True)
+    with models.db.connection_context():
+        events = {e.event for e in models.AuditEvent.select()}
+    assert {"oidc.client_added", "oidc.client_secret_rotated", "oidc.client_disabled"} <= events
