@@ -90,12 +90,13 @@ def rotate_key(app) -> str:
     return fresh["kid"]
 
 
-_loaded = {}  # key file -> (modification time, key dicts)
+_loaded = {}  # key file -> (modification time, imported keys)
 
 
 def signing_keys(app=None) -> list:
-    """Every kept key, the current one first; generated on first use. Read again when the
-    file changes, so a rotation reaches every worker."""
+    """Every kept key (joserfc RSAKey), the current one first; generated on first use.
+    Read again when the file changes, so a rotation reaches every worker. Importing a
+    private key checks it, which is slow: it is done once per file version."""
     app = app or current_app
     path = key_file(app)
     if not path.exists():
@@ -104,7 +105,7 @@ def signing_keys(app=None) -> list:
     mtime = path.stat().st_mtime_ns
     cached = _loaded.get(path)
     if cached is None or cached[0] != mtime:
-        _loaded[path] = cached = (mtime, _read_keys(path))
+        _loaded[path] = cached = (mtime, [RSAKey.import_key(_jwk(k)) for k in _read_keys(path)])
     return cached[1]
 
 
@@ -120,11 +121,11 @@ def _jwk(data: dict) -> dict:
 
 
 def private_key(app=None) -> RSAKey:
-    return RSAKey.import_key(_jwk(signing_keys(app)[0]))
+    return signing_keys(app)[0]
 
 
 def public_jwks(app=None) -> dict:
-    return {"keys": [RSAKey.import_key(_jwk(k)).as_dict(private=False) for k in signing_keys(app)]}
+    return {"keys": [key.as_dict(private=False) for key in signing_keys(app)]}
 
 
 def sign(claims: dict, app=None, typ=None) -> str:

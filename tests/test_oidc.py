@@ -504,3 +504,10 @@ def test_admins_register_rotate_and_disable_apps_in_the_console(client, clock):
     with models.db.connection_context():
         events = {e.event for e in models.AuditEvent.select()}
     assert {"oidc.client_added", "oidc.client_secret_rotated", "oidc.client_disabled"} <= events
+
+
+def test_login_hint_fills_in_the_nip(client, rp):
+    client_id, _ = rp
+    to_login = client.get(authorize_url(client_id, login_hint="19900101 202001 1 001"))
+    assert parse_qs(urlparse(to_login.location).query)["nip"] == [NIP]
+    assert f'value="{NIP}"' in client.get(to_login.location).get_data(as_text=True)

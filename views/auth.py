@@ -88,7 +88,8 @@ def is_app_sign_in(next_url) -> bool:
 def login():
     if current_user.is_authenticated and not is_app_sign_in(security.safe_next_url(request.args.get("next"))):
         return redirect(url_for("dashboard.index"))
-    return _login_page()
+    hinted = request.args.get("nip", "")[:18]  # an app's login_hint
+    return _login_page(nip=hinted if hinted.isdigit() else "")
 
 
 def _proof(account, password: str) -> str | None:

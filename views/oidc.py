@@ -12,6 +12,7 @@ from flask_login import current_user
 
 import models
 import oidc
+import security
 from security import now
 from views import audit, sign_out
 
@@ -114,7 +115,9 @@ def _to_login(fresh: bool):
     args = request.args.to_dict(flat=False)
     if fresh:
         args[AUTH_AFTER] = [str(int(now().replace(tzinfo=UTC).timestamp()))]
-    return redirect(url_for("auth.login", next=url_for("oidc.authorize", **args)))
+    hint = security.normalize_nip(request.args.get("login_hint", "")[:64])  # the app may name the NIP
+    return redirect(url_for("auth.login", next=url_for("oidc.authorize", **args),
+                            nip=hint if len(hint) == 18 and hint.isdigit() else None))
 
 
 def _validated_grant(account):
