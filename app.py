@@ -25,6 +25,7 @@ import letters
 import mail
 import migrations
 import models
+import oidc
 import security
 import serving
 import settings
@@ -68,6 +69,7 @@ DEFAULTS = {
     "PROXY_FIX": False,  # the older name: true means TRUSTED_PROXY=*
     "METRICS_ENABLED": False,  # /metrics in Prometheus format
     "METRICS_TOKEN": "",  # when set, /metrics needs "Authorization: Bearer <token>"
+    "OIDC_KEY_FILE": "",  # the OpenID Connect signing keys; empty: instance/oidc_keys.json
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set per request when served over HTTPS
@@ -154,6 +156,7 @@ def create_app(config=None):
     login_manager.session_protection = None  # sessions are server-side records instead
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    oidc.init_app(app)
     register_blueprints(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -162,6 +165,7 @@ def create_app(config=None):
     app.jinja_env.globals["asset"] = _asset_url
     app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
+    app.after_request(_send_logout_notices)
     app.after_request(_security_headers)
     app.after_request(_compress)
     return app
@@ -213,6 +217,12 @@ def _refuse_nul_in_path():
 def _connect_db():
     if request.endpoint != "health.healthz":  # it reports an unreachable database itself
         models.db.connect(reuse_if_open=True)
+
+
+def _send_logout_notices(response):
+    if request.method == "POST" or request.endpoint == "oidc.end_session":
+        mail.send_logout_notices(current_app._get_current_object())
+    return response
 
 
 def _close_db(exc):
@@ -477,6 +487,39 @@ def _register_cli(app):
                    f"{report.mail_bodies} isi pesan terkirim, {report.audit_events} catatan audit lebih dari "
                    f"{app.config['AUDIT_RETENTION_DAYS']} hari, {report.unknown_nips} penghitung NIP tak dikenal.")
 
+    @app.cli.command("oidc-client")
+    @click.argument("action", type=click.Choice(["add"]))
+    @click.argument("name")
+    @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+                  help="Alamat kembali aplikasi (persis); boleh diulang.")
+    @click.option("--backchannel-logout-uri", default="", help="Alamat back-channel logout aplikasi.")
+    @click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True,
+                  help="Alamat tujuan setelah keluar; boleh diulang.")
+    @click.option("--public", "is_public", is_flag=True, help="Aplikasi tanpa rahasia (wajib PKCE).")
+    @click.option("--pre-approved", "is_pre_approved", is_flag=True, help="Aplikasi internal: tanpa halaman izin.")
+    def oidc_client(action, name, redirect_uris, backchannel_logout_uri, post_logout_uris, is_public,
+                    is_pre_approved):
+        """Register an app that signs its users in through the portal (OpenID Connect)."""
+        problems = models.OidcClient.uri_problems(redirect_uris, backchannel_logout_uri, post_logout_uris)
+        if not name.strip() or problems:
+            raise click.ClickException(" ".join(problems) or "Nama aplikasi wajib diisi.")
+        client, secret = models.OidcClient.register(
+            name.strip(), list(redirect_uris), is_public=is_public, is_pre_approved=is_pre_approved,
+            backchannel_logout_uri=backchannel_logout_uri, post_logout_redirect_uris=list(post_logout_uris))
+        models.AuditEvent.record("oidc.client_added", detail=f"{client.name} ({client.client_id}) "
+                                                             "(perintah oidc-client add)")
+        click.echo(f"client_id: {client.client_id}")
+        if secret:
+            click.echo(f"client_secret: {secret}")
+
+    @app.cli.command("oidc-rotate-key")
+    def oidc_rotate_key():
+        """Publish a new signing key; the previous one stays published until its tokens expire."""
+        kid = oidc.rotate_key(app)
+        models.AuditEvent.record("oidc.key_rotated", detail=f"kunci baru {kid} (perintah oidc-rotate-key)")
+        click.echo(f"Kunci penandatanganan baru: {kid}. Kunci sebelumnya tetap diumumkan "
+                   f"{oidc.RETIRED_KEY_KEPT.days} hari.")
+
     @app.cli.command("seed-demo")
     @click.option("--peserta", type=click.IntRange(0, demo.MAX_PARTICIPANTS), default=0,
                   help="Jumlah akun peserta bernomor untuk satu kelas (misalnya 30).")
@@ -513,8 +556,9 @@ def main(argv):
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
           + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
-    if app.config["MAIL_URL"] or app.config["SMS_SENDER"]:
-        threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
+    # Mail and SMS wait in the outbox without a server or gateway; back-channel logouts
+    # to apps are always retried.
+    threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()
     waitress.serve(app, **serving.waitress_options(app.config))
 
 

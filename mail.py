@@ -10,11 +10,14 @@ logged and retried with back-off by `flask --app app send-mail` or the server's 
 
 import html
 import importlib
+import json
 import logging
 import re
 import smtplib
 import ssl
 import threading
+import urllib.parse
+import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -23,6 +26,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from flask import current_app, render_template, request
 
 import models
+import oidc
 import security
 
 log = logging.getLogger(__name__)
@@ -134,6 +138,8 @@ def deliver(app, message_id: int) -> bool:
         try:
             if message.channel == "sms":
                 _sms_sender(app.config["SMS_SENDER"])(message.recipient, message.body)
+            elif message.channel == "backchannel":
+                post_logout_token(message.recipient, oidc.logout_token(app, json.loads(message.body)))
             else:
                 smtp_send(app.config["MAIL_URL"], app.config["MAIL_FROM"], message)
         except Exception as exc:  # noqa: BLE001 - any failure is retried, never shown to the user
@@ -145,10 +151,30 @@ def deliver(app, message_id: int) -> bool:
         return True
 
 
-def deliver_due(app) -> int:
+def post_logout_token(uri: str, logout_token: str) -> None:
+    """OpenID Connect Back-Channel Logout 1.0: the app answers 200 (or 204) when it has
+    ended its session; anything else is retried."""
+    data = urllib.parse.urlencode({"logout_token": logout_token}).encode()
+    # The address an admin registered for the app (http or https only, see OidcClient.uri_problems).
+    call = urllib.request.Request(uri, data=data,  # noqa: S310
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(call, timeout=10) as answer:  # noqa: S310
+        if answer.status not in (200, 204):
+            raise OSError(f"HTTP {answer.status}")
+
+
+def send_logout_notices(app) -> None:
+    """Deliver at once the back-channel logouts a request queued (ending sessions is
+    always a POST, or the end-session endpoint); a failure waits for the retries."""
+    if models.Message.has_due_logouts():
+        threading.Thread(target=deliver_due, args=(app, "backchannel"), daemon=True).start()
+
+
+def deliver_due(app, channel=None) -> int:
     """Send every pending message whose retry time has come; returns how many went out."""
     with app.app_context(), models.db.connection_context():
-        ids = [m.id for m in models.Message.due()]
+        query = models.Message.due()
+        ids = [m.id for m in (query.where(models.Message.channel == channel) if channel else query)]
     return sum(deliver(app, message_id) for message_id in ids)
 
 

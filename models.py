@@ -11,8 +11,9 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 from peewee import (
     JOIN,
@@ -24,6 +25,7 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    IntegrityError,
     Model,
     SqliteDatabase,
     TextField,
@@ -750,6 +752,7 @@ class Account(Lockable):
     password_changed_at = DateTimeField(null=True)
     must_activate = BooleanField(default=False)  # registered; activation link not yet followed
     temp_password_expires_at = DateTimeField(null=True)  # set while a helpdesk password is in use
+    subject = CharField(max_length=43, null=True, unique=True)  # OpenID Connect "sub": opaque, never the NIP
 
     # Set by the session loader: the SessionRecord this request is signed in with.
     current_session = None
@@ -867,10 +870,18 @@ class Account(Lockable):
 
     def end_sessions(self, keep=None) -> int:
         """Sign every browser out (but the session record `keep`); returns how many."""
-        query = SessionRecord.delete().where(SessionRecord.account == self.id)
+        condition = SessionRecord.account == self.id
         if keep is not None:
-            query = query.where(SessionRecord.id != keep.id)
-        return query.execute()
+            condition &= SessionRecord.id != keep.id
+        return SessionRecord.end(condition)
+
+    def subject_id(self) -> str:
+        """The stable, opaque id apps know this account by (given on first use)."""
+        if self.subject is None:
+            Account.update(subject=secrets.token_urlsafe(24)).where(
+                (Account.id == self.id) & Account.subject.is_null()).execute()
+            self.subject = Account.get_by_id(self.id).subject
+        return self.subject
 
     def active_sessions(self):
         return self.sessions.order_by(SessionRecord.last_seen_at.desc())
@@ -1098,16 +1109,39 @@ class SessionRecord(BaseModel):
     ip = CharField(default="")
     user_agent = CharField(default="")
     verified_at = DateTimeField(default=now)  # last password (+ OTP) check, for sensitive changes
+    auth_method = CharField(default="")  # the second factor of the sign-in: otp | recovery_code | mfa_enrolled
 
     token = None  # the raw token, known only in the request that created it or sent it
 
     @classmethod
-    def start(cls, account: Account, ip: str, user_agent: str) -> "SessionRecord":
+    def start(cls, account: Account, ip: str, user_agent: str, auth_method: str = "") -> "SessionRecord":
         token = secrets.token_urlsafe(32)
         record = cls.create(account=account, token_hash=security.hash_token(token),
-                            ip=ip[:64], user_agent=user_agent[:255])
+                            ip=ip[:64], user_agent=user_agent[:255], auth_method=auth_method)
         record.token = token
         return record
+
+    @classmethod
+    def end(cls, condition) -> int:
+        """Sign out the sessions matching `condition`: every app signed in through one of
+        them is told by back-channel logout (queued in the outbox) and its tokens stop
+        working. Returns how many sessions ended."""
+        with db.atomic():
+            ids = [row.id for row in cls.select(cls.id).where(condition)]
+            if not ids:
+                return 0
+            OidcSignIn.queue_logouts(ids)
+            OidcToken.update(revoked_at=now()).where(OidcToken.session.in_(ids) & OidcToken.revoked_at.is_null()
+                                                      ).execute()
+            return cls.delete().where(cls.id.in_(ids)).execute()
+
+    def hand_over(self, successor: "SessionRecord") -> None:
+        """The same person signed in again in this browser (an app asked for a fresh
+        login): the apps signed in through this session now belong to `successor`."""
+        with db.atomic():
+            OidcSignIn.update(session=successor).where(OidcSignIn.session == self.id).execute()
+            OidcToken.update(session=successor).where(OidcToken.session == self.id).execute()
+            SessionRecord.delete().where(SessionRecord.id == self.id).execute()
 
     @classmethod
     def resume(cls, token: str, idle: timedelta, lifetime: timedelta):
@@ -1315,6 +1349,10 @@ class Message(BaseModel):
     def due(cls):
         return cls.select().where(cls._is_due())
 
+    @classmethod
+    def has_due_logouts(cls) -> bool:
+        return cls.select().where(cls._is_due() & (cls.channel == "backchannel")).exists()
+
     def claim(self) -> bool:
         """Only one process or thread sends a given message."""
         return bool(Message.update(status="sending", next_attempt_at=now() + self.SENDING_TIMEOUT).where(
@@ -1343,6 +1381,312 @@ class Message(BaseModel):
     def outbox(cls, channel=None):
         query = cls.select().order_by(cls.id.desc())
         return query.where(cls.channel == channel) if channel else query
+
+
+# --------------------------------------------------------------------------- single sign-on (OpenID Connect)
+# The portal is the instansi's OpenID Connect provider (oidc.py speaks the protocol). Every
+# code and token is stored as a hash; a client secret as a keyed hash.
+
+OIDC_SCOPES = ("openid", "profile", "email", "phone", "asn")
+# What an employee is told an app will receive, per scope (the consent page, the dashboard).
+SCOPE_LABELS = {
+    "openid": "Tanda pengenal akun (bukan NIP) dan waktu Anda masuk",
+    "profile": "Nama lengkap",
+    "email": "Alamat email kedinasan",
+    "phone": "Nomor ponsel",
+    "asn": "Data kepegawaian: NIP, jenis ASN, status, instansi, unit kerja, jabatan, pangkat dan golongan",
+}
+
+
+def scope_list(scope: str) -> list:
+    return [s for s in OIDC_SCOPES if s in (scope or "").split()]
+
+
+def client_secret_hash(secret: str) -> str:
+    return security.keyed_hash("client:" + secret, _nik_key)
+
+
+class OidcClient(BaseModel):
+    """An app of the instansi that signs its users in through the portal. Public clients
+    (apps in a browser or on a phone) have no secret and must use PKCE."""
+
+    client_id = CharField(max_length=64, unique=True)
+    name = CharField()
+    secret_hash = CharField(default="")
+    redirect_uris = TextField()  # one per line; a request must name one exactly
+    post_logout_redirect_uris = TextField(default="")
+    backchannel_logout_uri = CharField(default="")
+    is_public = BooleanField(default=False)
+    is_pre_approved = BooleanField(default=False)  # an internal app: no consent page
+    is_disabled = BooleanField(default=False)
+    created_at = DateTimeField(default=now)
+    secret_changed_at = DateTimeField(null=True)
+
+    @classmethod
+    def register(cls, name: str, redirect_uris: list, *, is_public=False, is_pre_approved=False,
+                 backchannel_logout_uri="", post_logout_redirect_uris=()) -> tuple:
+        """A new client; returns (client, secret), the secret None for a public client."""
+        secret = None if is_public else secrets.token_urlsafe(32)
+        client = cls.create(client_id=secrets.token_urlsafe(16), name=name, redirect_uris="\n".join(redirect_uris),
+                            post_logout_redirect_uris="\n".join(post_logout_redirect_uris),
+                            backchannel_logout_uri=backchannel_logout_uri, is_public=is_public,
+                            is_pre_approved=is_pre_approved,
+                            secret_hash=client_secret_hash(secret) if secret else "")
+        return client, secret
+
+    @staticmethod
+    def uri_problems(redirect_uris, backchannel_logout_uri="", post_logout_uris=()) -> list:
+        """What is wrong with the addresses given for a client (Bahasa Indonesia)."""
+        problems = []
+        if not redirect_uris:
+            problems.append("Isi paling sedikit satu alamat kembali (redirect URI).")
+        for uri in [*redirect_uris, *post_logout_uris, *([backchannel_logout_uri] if backchannel_logout_uri else [])]:
+            parsed = urlparse(uri)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.fragment or " " in uri:
+                problems.append(f"Alamat tidak valid: {uri[:200]} (harus alamat lengkap http:// atau https://, "
+                                "tanpa #).")
+        return problems
+
+    def rotate_secret(self) -> str:
+        secret = secrets.token_urlsafe(32)
+        self.secret_hash, self.secret_changed_at = client_secret_hash(secret), now()
+        self.save()
+        return secret
+
+    @classmethod
+    def active(cls, client_id: str):
+        return cls.get_or_none((cls.client_id == client_id[:64]) & (cls.is_disabled == False))  # noqa: E712
+
+    @classmethod
+    def listing(cls):
+        return cls.select().order_by(cls.name)
+
+    @property
+    def redirect_uri_list(self) -> list:
+        return [u for u in self.redirect_uris.splitlines() if u]
+
+    @property
+    def post_logout_uri_list(self) -> list:
+        return [u for u in self.post_logout_redirect_uris.splitlines() if u]
+
+    # Authlib's ClientMixin.
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return None  # OpenID Connect: every request names its redirect URI
+
+    def get_allowed_scope(self, scope):
+        return " ".join(scope_list(scope))
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in self.redirect_uri_list
+
+    def check_client_secret(self, client_secret):
+        return bool(self.secret_hash) and security.constant_time_equals(client_secret_hash(client_secret),
+                                                                          self.secret_hash)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type):
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        return grant_type in ("authorization_code", "refresh_token")
+
+    @property
+    def client_metadata(self) -> dict:
+        return {"post_logout_redirect_uris": self.post_logout_uri_list}
+
+
+class OidcConsent(BaseModel):
+    """What an employee agreed an app may receive."""
+
+    account = ForeignKeyField(Account, backref="consents", on_delete="CASCADE")
+    client = ForeignKeyField(OidcClient, backref="consents", on_delete="CASCADE")
+    scope = CharField()
+    granted_at = DateTimeField(default=now)
+    last_used_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "client"), True),)
+
+    @classmethod
+    def covers(cls, account, client, scope: str) -> bool:
+        consent = cls.get_or_none((cls.account == account.id) & (cls.client == client.id))
+        return consent is not None and set(scope_list(scope)) <= set(consent.scope.split())
+
+    @classmethod
+    def grant(cls, account, client, scope: str) -> None:
+        with db.atomic():
+            consent = cls.get_or_none((cls.account == account.id) & (cls.client == client.id))
+            if consent is None:
+                cls.create(account=account, client=client, scope=" ".join(scope_list(scope)))
+                return
+            consent.scope = " ".join(scope_list(consent.scope + " " + scope))
+            consent.last_used_at = now()
+            consent.save()
+
+    @classmethod
+    def of(cls, account):
+        return (cls.select(cls, OidcClient).join(OidcClient).where(cls.account == account.id)
+                .order_by(cls.last_used_at.desc()))
+
+    @classmethod
+    def revoke(cls, account, client) -> bool:
+        """Withdraw the app's access: its consent and every token it holds for the account."""
+        with db.atomic():
+            OidcToken.update(revoked_at=now()).where((OidcToken.account == account.id)
+                                                     & (OidcToken.client == client.id)
+                                                     & OidcToken.revoked_at.is_null()).execute()
+            return bool(cls.delete().where((cls.account == account.id) & (cls.client == client.id)).execute())
+
+    @property
+    def scope_labels(self) -> list:
+        return [SCOPE_LABELS[s] for s in scope_list(self.scope)]
+
+
+class OidcSignIn(BaseModel):
+    """An app signed in through one portal session; `sid` is what its ID tokens and its
+    back-channel logout tokens carry."""
+
+    session = ForeignKeyField(SessionRecord, backref="app_sign_ins", on_delete="CASCADE")
+    client = ForeignKeyField(OidcClient, backref="sign_ins", on_delete="CASCADE")
+    sid = CharField(max_length=43)
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("session", "client"), True),)
+
+    @classmethod
+    def sid_for(cls, session, client) -> str:
+        row = cls.get_or_none((cls.session == session.id) & (cls.client == client.id))
+        if row is None:
+            try:
+                with db.atomic():
+                    row = cls.create(session=session, client=client, sid=secrets.token_urlsafe(24))
+            except IntegrityError:
+                row = cls.get((cls.session == session.id) & (cls.client == client.id))
+        return row.sid
+
+    @classmethod
+    def queue_logouts(cls, session_ids: list) -> int:
+        """One back-channel logout message in the outbox per app with a logout URI."""
+        query = (cls.select(cls, OidcClient, SessionRecord, Account).join(OidcClient).switch(cls)
+                 .join(SessionRecord).join(Account)
+                 .where(cls.session.in_(session_ids) & (OidcClient.backchannel_logout_uri != "")))
+        for row in query:
+            body = json.dumps({"aud": row.client.client_id, "sub": row.session.account.subject_id(), "sid": row.sid})
+            Message.create(channel="backchannel", recipient=row.client.backchannel_logout_uri,
+                           subject=row.client.name, body=body, nip=row.session.account.employee.nip)
+        return len(query)
+
+
+class OidcCode(BaseModel):
+    """An authorization code: single use, 60 seconds."""
+
+    code_hash = CharField(max_length=64, unique=True)
+    client = ForeignKeyField(OidcClient, on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    session = ForeignKeyField(SessionRecord, null=True, on_delete="SET NULL")
+    redirect_uri = TextField()
+    scope = CharField()
+    nonce = CharField(default="")
+    code_challenge = CharField(default="")
+    code_challenge_method = CharField(default="")
+    auth_time = DateTimeField()
+    auth_method = CharField(default="")
+    sid = CharField(default="")
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def claim(cls, code: str, client) -> tuple:
+        """(row, "ok") with the row marked used by this call, else (None, why): "unknown"
+        (or another client's), "expired", or "replayed", when the code was used before:
+        then whatever it issued is revoked (RFC 6749 section 4.1.2)."""
+        row = cls.get_or_none((cls.code_hash == security.hash_token(code)) & (cls.client == client.id))
+        if row is None:
+            return None, "unknown"
+        if not cls.update(used_at=now()).where((cls.id == row.id) & cls.used_at.is_null()).execute():
+            OidcToken.update(revoked_at=now()).where((OidcToken.code == row.id)
+                                                     & OidcToken.revoked_at.is_null()).execute()
+            return None, "replayed"
+        if row.expires_at <= now():
+            return None, "expired"
+        return row, "ok"
+
+    # Authlib's AuthorizationCodeMixin (OpenID Connect).
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce or None
+
+    def get_auth_time(self):
+        return int(self.auth_time.replace(tzinfo=UTC).timestamp())
+
+
+class OidcToken(BaseModel):
+    """An access token (10 minutes) and its refresh token, which rotates on use."""
+
+    client = ForeignKeyField(OidcClient, backref="tokens", on_delete="CASCADE")
+    account = ForeignKeyField(Account, backref="app_tokens", on_delete="CASCADE")
+    session = ForeignKeyField(SessionRecord, null=True, on_delete="SET NULL")
+    code = ForeignKeyField(OidcCode, null=True, on_delete="SET NULL")
+    access_token_hash = CharField(max_length=64, unique=True)
+    refresh_token_hash = CharField(max_length=64, null=True, unique=True)
+    scope = CharField()
+    issued_at = DateTimeField(default=now)
+    expires_at = DateTimeField()
+    refresh_expires_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True, index=True)
+
+    @classmethod
+    def by_access_token(cls, token: str):
+        return cls.get_or_none(cls.access_token_hash == security.hash_token(token))
+
+    @classmethod
+    def by_refresh_token(cls, token: str):
+        return cls.get_or_none(cls.refresh_token_hash == security.hash_token(token))
+
+    def revoke(self) -> bool:
+        return bool(OidcToken.update(revoked_at=now()).where((OidcToken.id == self.id)
+                                                             & OidcToken.revoked_at.is_null()).execute())
+
+    @property
+    def is_usable_refresh(self) -> bool:
+        return (self.revoked_at is None and self.refresh_expires_at is not None and self.refresh_expires_at > now()
+                and self.account.employee.is_active)
+
+    # Authlib's TokenMixin.
+    def check_client(self, client):
+        return self.client_id == client.id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return int((self.expires_at - self.issued_at).total_seconds())
+
+    def is_expired(self):
+        return self.expires_at <= now()
+
+    def is_revoked(self):
+        return self.revoked_at is not None or not self.account.employee.is_active
+
+    def get_user(self):
+        return self.account
+
+    def get_client(self):
+        return self.client
 
 
 # --------------------------------------------------------------------------- audit
@@ -1401,7 +1745,8 @@ class AuditEvent(BaseModel):
 
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
               Authenticator, KeyCheck, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip,
-              ActivationLetter, RegistrationRequest, Message, AuditEvent]
+              ActivationLetter, RegistrationRequest, Message, AuditEvent, OidcClient, OidcConsent, OidcSignIn,
+              OidcCode, OidcToken]
 
 
 # --------------------------------------------------------------------------- admin console
@@ -1452,7 +1797,12 @@ def purge(idle: timedelta, lifetime: timedelta, audit_days: int, batch: int = PU
         sessions=_in_batches(SessionRecord, (SessionRecord.last_seen_at < current - idle)
                                     | (SessionRecord.created_at < current - lifetime), batch),
         tokens=_in_batches(Token, (Token.used_at < current - TOKEN_KEEP)
-                                  | (Token.expires_at < current - TOKEN_KEEP), batch),
+                                  | (Token.expires_at < current - TOKEN_KEEP), batch)
+        + _in_batches(OidcToken, (OidcToken.revoked_at < current - TOKEN_KEEP)
+                      | ((OidcToken.expires_at < current - TOKEN_KEEP)
+                         & (OidcToken.refresh_expires_at.is_null()
+                            | (OidcToken.refresh_expires_at < current - TOKEN_KEEP))), batch)
+        + _in_batches(OidcCode, OidcCode.expires_at < current - TOKEN_KEEP, batch),
         mail_bodies=_in_batches(Message, (Message.status == "sent") & ((Message.body != "") | (Message.html != "")),
                                 batch, values={Message.body: "", Message.html: ""}),
         audit_events=_in_batches(AuditEvent, AuditEvent.created_at < current - timedelta(days=audit_days),

@@ -175,6 +175,7 @@ PARSERS = {
     "PROXY_FIX": boolean,
     "METRICS_ENABLED": boolean,
     "METRICS_TOKEN": optional_text,
+    "OIDC_KEY_FILE": optional_text,
     "SESSION_COOKIE_HTTPONLY": boolean,
     "SESSION_COOKIE_SECURE": boolean,
     "SESSION_COOKIE_SAMESITE": choice("Lax", "Strict"),

@@ -24,8 +24,8 @@ TEST_CONFIG = {
 @pytest.fixture
 def make_app(tmp_path):
     def make(**config):
-        return app_module.create_app({**TEST_CONFIG,
-                                      "DATABASE_URL": database_url(tmp_path / "portal.db"), **config})
+        return app_module.create_app({**TEST_CONFIG, "DATABASE_URL": database_url(tmp_path / "portal.db"),
+                                      "OIDC_KEY_FILE": str(tmp_path / "oidc_keys.json"), **config})
     yield make
     if not models.db.is_closed():
         models.db.close()

@@ -53,6 +53,10 @@ MINIMUM_ROLE = {
     "admin.activation_letters": "admin",
     "admin.activation_letters_post": "admin",
     "admin.messages": "admin",
+    "admin.apps": "admin",
+    "admin.app_add": "admin",
+    "admin.app_secret_rotate": "admin",
+    "admin.app_toggle": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -69,7 +73,7 @@ def console_routes(app, nip=NIP):
             for action in admin.ACTIONS if "action" in rule.arguments else [None]:
                 # The target fixture's documents 1 and 2 (2 is the one deleted) and leave request 1.
                 values = {"nip": nip, "action": action, "document_id": 2 if "hapus" in rule.rule else 1,
-                          "request_id": 1}
+                          "request_id": 1, "client_id": 1}
                 with app.test_request_context():
                     url = app.url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
                 routes.append((method, url, rule.endpoint))
@@ -96,6 +100,7 @@ def target(app, clock):
         models.LeaveRequest.create(employee=employee, jenis="tahunan", start=date(2026, 12, 7),
                                    end=date(2026, 12, 8), reason="Keluarga")
         models.RegistrationRequest.submit(employee, "budi.baru@example.go.id", "")
+        models.OidcClient.register("e-Kinerja", ["https://ekinerja.example.go.id/cb"])  # app 1
     return employee
 
 
@@ -176,7 +181,8 @@ def test_every_change_is_a_post_with_csrf(app, client, target, clock):
     assert {e for _, e in posts} == {"admin.action_post", "admin.employee_data_post", "admin.role_post",
                                      "admin.upload_post", "admin.history_upload_post", "admin.document_post",
                                      "admin.document_delete", "admin.leave_decide", "admin.registration_decide",
-                                     "admin.activation_letters_post"}
+                                     "admin.activation_letters_post", "admin.app_add", "admin.app_secret_rotate",
+                                     "admin.app_toggle"}
     form = {"verifikasi": "ktp", "alasan": "ponsel hilang", "role": "admin", "status": "aktif",
             "email": "x@example.go.id"}
     for url, _ in posts:
@@ -488,4 +494,5 @@ def test_junk_in_console_forms_never_breaks_them(as_admin, a, b, c, d):
     ]
     for response in responses:
         assert response.status_code < 500
-        assert "<script>alert(1)" not in response.get_data(as_text=True)
+        if response.mimetype == "text/html":  # the CSV download is data, never rendered as a page
+            assert "<script>alert(1)" not in response.get_data(as_text=True)

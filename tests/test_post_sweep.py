@@ -64,6 +64,10 @@ TOTP_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # The upload views are exempt from the global CSRF check and make it themselves, after the
 # role check (so the larger upload limit applies); everyone else is refused before that.
 CSRF_CHECKED_IN_VIEW = {"admin.upload_post", "admin.document_post"}
+# OpenID Connect endpoints for apps, not people: no CSRF token (the app's secret, PKCE or
+# bearer token instead) and OAuth's JSON errors.
+MACHINE_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.revoke"}
+MACHINE_PATHS = {"/oidc/token", "/oidc/userinfo", "/oidc/revoke"}
 
 # --------------------------------------------------------------------------- field names
 
@@ -333,6 +337,8 @@ def build_world(folder: Path, demo_mode: bool) -> World:
                            data={"email": "calon@example.go.id", "telepon": "081234567891"})
         reset_secret = security.new_link_secret()
         models.Token.issue(pegawai, "reset", reset_secret, 30)
+        app_client, _ = models.OidcClient.register("e-Kinerja", ["https://ekinerja.example.go.id/cb"])
+        models.OidcConsent.grant(account, app_client, "openid profile asn")
 
     entry_id = MISSING_ID
     if demo_mode:
@@ -348,7 +354,7 @@ def build_world(folder: Path, demo_mode: bool) -> World:
            "document_id": [document.id, MISSING_ID], "request_id": [leave.id, MISSING_ID],
            "authenticator_id": [second.id, MISSING_ID], "notification_id": [notification.id, MISSING_ID],
            "session_id": [other.id, current.id, MISSING_ID], "entry_id": [entry_id, MISSING_ID],
-           "secret": [reset_secret, "tautan-tidak-berlaku"]}
+           "secret": [reset_secret, "tautan-tidak-berlaku"], "client_id": [app_client.id, MISSING_ID]}
 
     if not models.db.is_closed():
         models.db.close()
@@ -424,6 +430,9 @@ def check(response, where: str):
     for name, value in response.headers.items():
         # A real WSGI server sends headers as latin-1; anything else is a 500 there.
         assert all(ord(c) < 256 for c in value) and "\n" not in value, f"{where}: header {name}: {value!r}"
+    if 400 <= status < 500 and response.request.path in MACHINE_PATHS and response.mimetype == "application/json":
+        assert response.get_json()["error"], f"{where}: an OAuth error without its code"
+        return
     if 400 <= status < 500:
         assert response.mimetype == "text/html", f"{where}: a {status} as {response.mimetype}"
         body = response.get_data(as_text=True)
@@ -527,6 +536,8 @@ def test_without_a_valid_csrf_token_every_post_route_is_refused(worlds, world_na
                     assert target.startswith("/login"), (where, response.status_code)
                 else:
                     assert response.status_code == 403, where
+            elif route.endpoint in MACHINE_ENDPOINTS:
+                assert response.status_code in ((400, 401) if status == 400 else (401, 413)), where
             elif route.endpoint in CSRF_CHECKED_IN_VIEW and status == 413:
                 # The upload views take bigger bodies; the view's own CSRF check then refuses it.
                 assert response.status_code == 400 and "kedaluwarsa" in body, (where, response.status_code)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import after_this_request, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user
+from flask_login import current_user, login_user, logout_user
 from htmx_flask import make_response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2_fragments.flask import render_block
@@ -37,9 +37,10 @@ def code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, health, help, mfa, trainer
+    from views import account, admin, auth, dashboard, health, help, mfa, oidc, trainer
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(oidc.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(help.bp, url_prefix="/bantuan")
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
@@ -158,6 +159,12 @@ EVENT_LABELS = {
     "recovery_code.regenerate_failed": "buat ulang kode pemulihan gagal",
     "login.cancelled": "proses masuk dibatalkan", "demo.reset": "data demo dikembalikan",
     "demo.scenario": "skenario pelatihan", "demo.mfa_reset": "MFA demo diatur ulang",
+    "oidc.authorized": "masuk ke aplikasi lewat portal", "oidc.refused": "permintaan aplikasi ditolak",
+    "oidc.consent_given": "izin aplikasi diberikan", "oidc.consent_refused": "izin aplikasi ditolak pegawai",
+    "oidc.consent_revoked": "akses aplikasi dicabut pegawai", "oidc.token_refused": "token aplikasi ditolak",
+    "oidc.logout": "keluar atas permintaan aplikasi", "oidc.client_added": "aplikasi didaftarkan",
+    "oidc.client_secret_rotated": "rahasia aplikasi diganti", "oidc.client_disabled": "aplikasi dinonaktifkan",
+    "oidc.client_enabled": "aplikasi diaktifkan kembali", "oidc.key_rotated": "kunci tanda tangan SSO diganti",
 }
 
 
@@ -326,6 +333,16 @@ def next_stage(account) -> str:
     return "otp"
 
 
+def sign_out():
+    """End this browser's portal session; the apps signed in through it are told by
+    back-channel logout."""
+    if current_user.is_authenticated:
+        if current_user.current_session:
+            models.SessionRecord.end(models.SessionRecord.id == current_user.current_session.id)
+        logout_user()
+    session.clear()
+
+
 def fresh_session():
     """A cleared session (no fixation across a privilege change) that keeps the
     messages still to be shown."""
@@ -358,8 +375,12 @@ def _pending_is_over(pending) -> bool:
 def start_pending(account, stage: str, next_url=None):
     """After the password: the session holds only who is signing in, the step, an
     expiry and where to go afterwards. Nobody is logged in yet. The expiry is set once
-    for the whole journey; the next step neither extends nor shortens it."""
+    for the whole journey; the next step neither extends nor shortens it. A browser
+    signing in again (an app asked for it) keeps its earlier session's id, for finish_login."""
     previous = session.get("pending") or {}
+    earlier_session = previous.get("previous")
+    if earlier_session is None and current_user.is_authenticated and current_user.current_session:
+        earlier_session = current_user.current_session.id
     fresh_session()
     if previous.get("account") == account.id and previous.get("until"):
         until = previous["until"]
@@ -369,7 +390,7 @@ def start_pending(account, stage: str, next_url=None):
             minutes = max(minutes, FIRST_LOGIN_MINUTES)
         until = (now() + timedelta(minutes=minutes)).isoformat()
     session["pending"] = {"account": account.id, "nip": account.employee.nip, "stage": stage,
-                          "next": next_url, "until": until}
+                          "next": next_url, "previous": earlier_session, "until": until}
     return go(STAGE_ENDPOINTS[stage])
 
 
@@ -425,9 +446,18 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
     if device:
         device.mark_used()
     next_url = session.get("pending", {}).get("next")
+    previous_id = session.get("pending", {}).get("previous")
+    previous = models.SessionRecord.get_or_none(models.SessionRecord.id == previous_id) if previous_id else None
     fresh_session()
     session.update(carry or {})
-    record = models.SessionRecord.start(account, **client())
+    record = models.SessionRecord.start(account, **client(), auth_method=method)
+    if previous is not None:
+        # Signed in again in this browser (an app asked for a fresh sign-in): the same
+        # person keeps the apps signed in; someone else ends the earlier session.
+        if previous.account_id == account.id:
+            previous.hand_over(record)
+        else:
+            models.SessionRecord.end(models.SessionRecord.id == previous.id)
     account.current_session = record
     login_user(account)
     audit("login.ok", account=account, detail=method)
@@ -438,6 +468,8 @@ def finish_login(account, method: str, then: str | None = None, carry=None):
                               f"Akun Anda baru saja dipakai masuk dari perangkat yang belum pernah dipakai "
                               f"sebelumnya: {record.device}, alamat IP {record.ip}.")
     if then:
+        if next_url:  # after the page `then`, the sign-in goes on where it was headed
+            session["next_after_login"] = next_url
         return go(then)
     if next_url:
         return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)

@@ -1,7 +1,7 @@
 """Sign-in: NIP + password, the forced password change, the OTP step, and logout."""
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 import demo
 import mail
@@ -27,6 +27,7 @@ from views import (
     pending_deadline,
     respond,
     settle_attempt,
+    sign_out,
     start_pending,
     step_key,
     take_attempt,
@@ -83,11 +84,17 @@ def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masu
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 
+def is_app_sign_in(next_url) -> bool:
+    """An app asked for this sign-in (OpenID Connect): it may ask a signed-in user again."""
+    return bool(next_url) and next_url.startswith(url_for("oidc.authorize") + "?")
+
+
 @bp.get("/login")
 def login():
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not is_app_sign_in(security.safe_next_url(request.args.get("next"))):
         return redirect(url_for("dashboard.index"))
-    return _login_page()
+    hinted = request.args.get("nip", "")[:18]  # an app's login_hint
+    return _login_page(nip=hinted if hinted.isdigit() else "")
 
 
 def _proof(account, password: str) -> str | None:
@@ -375,9 +382,6 @@ def cancel():
 def logout():
     if current_user.is_authenticated:
         audit("logout", account=current_user)
-        if current_user.current_session:
-            current_user.current_session.delete_instance()
-        logout_user()
-    session.clear()
+    sign_out()
     flash("Anda telah keluar. Terima kasih.", "success")
     return go("auth.login")

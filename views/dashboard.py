@@ -269,8 +269,8 @@ def authenticator_remove_post(authenticator_id):
 
 @bp.post("/dashboard/keamanan/sesi/<int:session_id>/akhiri")
 def session_end(session_id):
-    ended = models.SessionRecord.delete().where((models.SessionRecord.id == session_id)
-                                                & (models.SessionRecord.account == current_user.id)).execute()
+    ended = models.SessionRecord.end((models.SessionRecord.id == session_id)
+                                     & (models.SessionRecord.account == current_user.id))
     if not ended:
         abort(404)
     audit("session.ended", account=current_user, detail=f"sesi {session_id}")
@@ -288,6 +288,25 @@ def sessions_end_others():
     audit("session.ended", account=current_user, detail=f"{ended} sesi lain")
     flash(f"{ended} sesi lain telah diakhiri.", "success")
     return go("dashboard.security_settings")
+
+
+# --------------------------------------------------------------------------- connected apps (single sign-on)
+
+
+@bp.get("/dashboard/aplikasi")
+def apps():
+    return respond("dashboard/apps.html", "page", consents=list(models.OidcConsent.of(current_user)))
+
+
+@bp.post("/dashboard/aplikasi/<int:client_id>/cabut")
+def app_revoke(client_id):
+    client = models.OidcClient.get_or_none(models.OidcClient.id == client_id) or abort(404)
+    if not models.OidcConsent.revoke(current_user, client):
+        abort(404)
+    audit("oidc.consent_revoked", account=current_user, detail=client.name)
+    flash(f"Akses {client.name} telah dicabut. Aplikasi itu akan meminta izin lagi bila Anda memakainya.",
+          "success")
+    return go("dashboard.apps")
 
 
 # --------------------------------------------------------------------------- contact details

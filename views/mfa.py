@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from htmx_flask import make_response
 
 import demo
 import mail
@@ -168,7 +169,11 @@ def recovery_codes_download():
 @login_required
 def recovery_codes_saved():
     session.pop("new_recovery_codes", None)
-    return go("mfa.ready" if session.pop("first_setup", False) else "dashboard.index")
+    first_setup = session.pop("first_setup", False)
+    next_url = security.safe_next_url(session.pop("next_after_login", None))
+    if next_url:  # an app's sign-in that went through enrollment
+        return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)
+    return go("mfa.ready" if first_setup else "dashboard.index")
 
 
 @bp.get("/siap")

@@ -69,7 +69,8 @@ NOT_PAGES = {
     "mfa.recovery_codes_download": "text file download",
 }
 # Answers for machines, not people: tested in tests/test_health.py.
-FOR_MACHINES = {"health.healthz", "health.metrics"}
+# The OpenID Connect discovery, keys and userinfo answer apps in JSON: tests/test_oidc.py.
+FOR_MACHINES = {"health.healthz", "health.metrics", "oidc.discovery", "oidc.jwks", "oidc.userinfo"}
 
 # Pages that only exist half-way through a journey: the visitor who sees them.
 JOURNEY_STATES = {
