@@ -60,7 +60,7 @@ DEFAULTS = {
     "SESSION_LIFETIME_HOURS": 8,
     "AUDIT_RETENTION_DAYS": 730,  # flask --app app purge removes older audit events
     "TOTP_ISSUER": "Portal ASN Digital",
-    "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
+    "ARGON2_COST": security.DEFAULT_ARGON2_COST,  # argon2id time cost, memory KiB, parallelism (OWASP)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
     "TIMEZONE": "Asia/Jakarta",  # every time shown or mailed; Asia/Makassar (WITA), Asia/Jayapura (WIT)
     "TRUSTED_PROXY": "",  # the reverse proxy's address (or *) whose X-Forwarded-* headers count

@@ -776,6 +776,20 @@ class Account(Lockable):
         `first_password`."""
         return security.verify_password(self.password_hash, password, cost)
 
+    def upgrade_password_hash(self, password: str, cost) -> bool:
+        """After a correct password: a hash made with other argon2 parameters (an older
+        default) is replaced by one with `cost`. Compare-and-set, so a password changed
+        meanwhile is kept. Returns True when it was replaced."""
+        old_hash = self.password_hash
+        if not old_hash or not security.needs_rehash(old_hash, cost):
+            return False
+        new_hash = security.hash_password(password, cost)
+        replaced = Account.update(password_hash=new_hash).where(
+            (Account.id == self.id) & (Account.password_hash == old_hash)).execute()
+        if replaced:
+            self.password_hash = new_hash
+        return bool(replaced)
+
     def first_password(self, typed: str, secret_key: str, policy: str) -> str | None:
         """Before the employee has a password: "letter" when `typed` is the code of an
         unused activation letter (in any policy), "nik" when it is the NIK (except in the

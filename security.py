@@ -4,8 +4,10 @@ policy, password hashing, TOTP with replay protection, and secret encryption."""
 import base64
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -205,28 +207,53 @@ def new_temporary_password() -> str:
     return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
 
 
+# OWASP's argon2id parameters (time cost, memory KiB, parallelism): about 19 MiB a hash.
+DEFAULT_ARGON2_COST = (2, 19456, 1)
+
+# At most this many hashes are computed at once, whatever the number of server threads:
+# each takes a core and its memory cost, so more at a time only adds memory and latency.
+# The others wait their turn.
+HASHES_AT_ONCE = os.cpu_count() or 2
+_hash_slots = threading.BoundedSemaphore(HASHES_AT_ONCE)
+
+
 @cache
-def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)  # argon2id
+def _hasher(time_cost: int, memory_cost: int, parallelism: int = 1) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)  # argon2id
 
 
-def hash_password(password: str, cost=(3, 65536)) -> str:
-    return _hasher(*cost).hash(password)
+def hash_password(password: str, cost=DEFAULT_ARGON2_COST) -> str:
+    hasher = _hasher(*cost)
+    with _hash_slots:
+        return hasher.hash(password)
 
 
-def verify_password(stored_hash: str | None, password: str, cost=(3, 65536)) -> bool:
+def verify_password(stored_hash: str | None, password: str, cost=DEFAULT_ARGON2_COST) -> bool:
     """Always runs one argon2 verification, so that an unknown NIP or an account on
     its default password takes as long as a real check."""
     hasher = _hasher(*cost)
     try:
-        return hasher.verify(stored_hash or _dummy_hash(cost), password) and bool(stored_hash)
+        with _hash_slots:
+            return hasher.verify(stored_hash or _dummy_hash(cost), password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
+def needs_rehash(stored_hash: str, cost=DEFAULT_ARGON2_COST) -> bool:
+    """True when the hash was made with other parameters than `cost` (an older default)."""
+    try:
+        return _hasher(*cost).check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
+
+
 @cache
 def _dummy_hash(cost) -> str:
-    return _hasher(*cost).hash(secrets.token_urlsafe(16))
+    """A well-formed hash with `cost`'s parameters that no password matches: verifying
+    against it costs one real hash, and making it costs none."""
+    time_cost, memory_cost, parallelism = (*cost, 1)[:3]
+    salt, digest = (base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=") for n in (16, 32))
+    return f"$argon2id$v=19$m={memory_cost},t={time_cost},p={parallelism}${salt}${digest}"
 
 
 def constant_time_equals(a: str, b: str) -> bool:
