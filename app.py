@@ -129,7 +129,6 @@ def create_app(config=None):
     models.open_database(app.config["DATABASE_URL"], ROOT)
     serving.init_access_log(app)
     app.before_request(_refuse_nul_in_path)
-    app.before_request(_connect_db)
     app.teardown_request(_close_db)
     with models.db.connection_context():
         # The command line stays usable on an old schema: it is where `migrate` runs.
@@ -210,11 +209,6 @@ def _refuse_nul_in_path():
         abort(404)
 
 
-def _connect_db():
-    if request.endpoint != "health.healthz":  # it reports an unreachable database itself
-        models.db.connect(reuse_if_open=True)
-
-
 def _close_db(exc):
     if not models.db.is_closed():
         models.db.close()
@@ -285,21 +279,32 @@ def _security_headers(response):
 COMPRESSIBLE = ("text/", "application/javascript", "image/svg+xml", "application/json")
 
 
+_gzipped_static = {}  # (path, ETag) -> the file's gzip bytes: each file is compressed once
+
+
 def _compress(response):
     """gzip for text responses (static files included): the login page must stay small
     on 3G. A few lines instead of a dependency."""
-    if (response.status_code < 200 or response.status_code in (204, 304)
+    if (response.status_code < 200 or response.status_code in (204, 206, 304)
             or "gzip" not in request.headers.get("Accept-Encoding", "")
             or "Content-Encoding" in response.headers
             # Downloads are streamed; compressing here would hold them whole in memory.
             or response.headers.get("Content-Disposition", "").startswith("attachment")
             or not (response.mimetype or "").startswith(COMPRESSIBLE)):
         return response
-    response.direct_passthrough = False
-    data = response.get_data()
-    if len(data) < 500:
-        return response
-    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    static_key = (request.path, response.headers.get("ETag")) if request.endpoint == "static" else None
+    compressed = _gzipped_static.get(static_key) if static_key else None
+    if compressed is None:
+        response.direct_passthrough = False
+        data = response.get_data()
+        if len(data) < 500:
+            return response
+        compressed = gzip.compress(data, compresslevel=6 if static_key is None else 9, mtime=0)
+        if static_key:
+            _gzipped_static[static_key] = compressed
+    else:
+        response.close()  # the file it would have read
+    response.set_data(compressed)
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     if response.headers.get("ETag"):

@@ -37,6 +37,8 @@ from security import now
 # --------------------------------------------------------------------------- database
 
 db = DatabaseProxy()
+POOL_SIZE = 32  # more than the server's threads, the mail thread and a streamed download
+POOL_WAIT_SECONDS = 10
 
 
 def open_database(url: str, root: Path):
@@ -50,14 +52,19 @@ def open_database(url: str, root: Path):
         if not path.exists():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.touch(mode=0o600)
+    # Connections are pooled: opening one (and setting its pragmas) cost more than most
+    # pages. A request takes one at its first query and gives it back at its end.
+    scheme, rest = url.split("://", 1)
+    pooled = f"{scheme.removesuffix('+pool')}+pool://{rest}"
+    pool = {"max_connections": POOL_SIZE, "timeout": POOL_WAIT_SECONDS}
     if url.startswith("sqlite"):
         # WAL lets readers work beside the writer; IMMEDIATE takes the write lock at
         # BEGIN so read-then-write transactions never deadlock on upgrade.
-        database = connect(url, lock_type="IMMEDIATE", pragmas={
+        database = connect(pooled, lock_type="IMMEDIATE", check_same_thread=False, pragmas={
             "journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1,
-            "synchronous": "normal"})
+            "synchronous": "normal"}, **pool)
     else:
-        database = connect(url)
+        database = connect(pooled, stale_timeout=300, **pool)
     db.initialize(database)
     return database
 
@@ -1127,7 +1134,9 @@ class SessionRecord(BaseModel):
     def resume(cls, token: str, idle: timedelta, lifetime: timedelta):
         """(record, None) for a live cookie token; (None, "idle" | "lifetime") when it just
         expired (the record is deleted); (None, None) when unknown or already ended."""
-        record = cls.get_or_none(cls.token_hash == security.hash_token(token))
+        # One query for what every signed-in page needs: the session, its account and employee.
+        record = (cls.select(cls, Account, Employee).join(Account).join(Employee)
+                  .where(cls.token_hash == security.hash_token(token)).first())
         if record is None:
             return None, None
         current = now()
