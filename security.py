@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -134,6 +135,26 @@ def parse_nip(raw: str) -> Nip:
     if nip[15:] == "000":
         raise NipError("Tiga digit terakhir NIP (nomor urut) tidak boleh 000.")
     return Nip(nip, jenis, birth)
+
+
+def normalize_name(name: str) -> str:
+    """A name as it is searched: lower case, no accents or punctuation, single spaces
+    ("Drs. Hartono  Wibowo" -> "drs hartono wibowo")."""
+    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The smallest normalised name after every name starting with `prefix` ("budi" ->
+    "budj", "abz" -> "ac"); None when there is none. Only letters and digits are changed,
+    which sort alike in every collation, so the range also holds on PostgreSQL."""
+    kept = prefix
+    while kept:
+        last = kept[-1]
+        if last.isalnum() and last not in "z9":
+            return kept[:-1] + chr(ord(last) + 1)
+        kept = kept[:-1]
+    return None
 
 
 def is_valid_nik(nik: str) -> bool:
