@@ -3,13 +3,16 @@
 Sections: database, employees (master data and CSV import), accounts (password and
 lockout), authenticators (TOTP), sessions, audit."""
 
+import codecs
 import csv
 import io
 import json
 import os
 import re
 import secrets
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -329,15 +332,24 @@ def _is_month_end(d: date) -> bool:
     return (d + timedelta(days=1)).day == 1
 
 
+ERRORS_KEPT = 1000  # rejected rows whose line and reason are kept; the others are only counted
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
-    errors: list = field(default_factory=list)  # (line number, reason)
+    errors: list = field(default_factory=list)  # (line number, reason), the first ERRORS_KEPT
+    rejected: int = 0
 
     @property
     def imported(self) -> int:
         return self.created + self.updated
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append((line, reason))
 
 
 def _parse_iso_date(text: str, label: str, required: bool):
@@ -389,69 +401,141 @@ def employee_row(row: dict) -> dict:
     return values
 
 
-def read_csv(data: bytes, header: tuple, report: ImportReport) -> list:
-    """The rows of an uploaded CSV as (line number, {column: stripped text}), blank lines
-    skipped. A file that can't be used (not UTF-8, empty, columns missing) gives no rows;
-    a broken row ends the reading there. Either way the reason goes into `report`."""
+IMPORT_BATCH = 2000  # rows per transaction: memory stays flat and sign-ins wait for short write locks
+NOT_UTF8 = "Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" lalu unggah lagi."
+
+
+def _rewindable(data) -> io.IOBase:
+    """A binary stream that can be read twice: bytes, a file, or a copy of a pipe on disk."""
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    if data.seekable():
+        return data
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - deleted when the import drops it
+    shutil.copyfileobj(data, copy)
+    copy.seek(0)
+    return copy
+
+
+def _is_utf8(stream) -> bool:
+    """Read through once, a megabyte at a time: a file that is not UTF-8 (an Excel sheet, a
+    CSV saved as Latin-1) is refused whole, before any row is written."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        text = data.decode("utf-8-sig")
+        for chunk in iter(lambda: stream.read(2**20), b""):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        report.errors.append((0, "Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" lalu unggah lagi."))
-        return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    found = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
-    if not found:
-        report.errors.append((0, "Berkas kosong."))
-        return []
-    missing = [h for h in header if h not in found]
-    if missing:
-        report.errors.append((1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing)))
-        return []
-    reader.fieldnames = list(found)
-    rows = []
+        return False
+    finally:
+        stream.seek(0)
+    return True
+
+
+def read_csv(data, header: tuple, report: ImportReport):
+    """The rows of a CSV (bytes or a binary stream), one at a time, as (line number,
+    {column: stripped text}), blank lines skipped. A file that can't be used (not UTF-8,
+    empty, columns missing) gives no rows; a broken row ends the reading there. Either
+    way the reason goes into `report`."""
+    stream = _rewindable(data)
+    if not _is_utf8(stream):
+        report.reject(0, NOT_UTF8)
+        return
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        for row in reader:
-            values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
-            if any(values.values()):
-                rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        report.errors.append((reader.line_num, f"format CSV rusak: {exc}"))
-    return rows
+        reader = csv.DictReader(text)
+        try:
+            found = tuple(h.strip().lower() for h in (reader.fieldnames or ()))
+        except csv.Error as exc:
+            report.reject(1, f"format CSV rusak: {exc}")
+            return
+        if not found:
+            report.reject(0, "Berkas kosong.")
+            return
+        missing = [h for h in header if h not in found]
+        if missing:
+            report.reject(1, "Kolom header tidak lengkap, yang kurang: " + ", ".join(missing))
+            return
+        reader.fieldnames = list(found)
+        try:
+            for row in reader:
+                values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
+                if any(values.values()):
+                    yield reader.line_num, values
+        except csv.Error as exc:
+            report.reject(reader.line_num, f"format CSV rusak: {exc}")
+    finally:
+        text.detach()  # the caller's stream stays open
 
 
-def import_employees(data: bytes) -> ImportReport:
-    """Import a CSV (header CSV_HEADER, UTF-8). Good rows are inserted or, when the NIP
-    exists, updated; bad rows are reported with their line number and kept out."""
+def _batches(rows, size: int):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_employees(data) -> ImportReport:
+    """Import a CSV (header CSV_HEADER, UTF-8; bytes or a binary stream), IMPORT_BATCH rows
+    at a time, each batch in its own transaction. Good rows are inserted or, when the NIP
+    exists, updated; bad rows are reported with their line number and kept out, a NIP
+    seen earlier in the file too. Memory stays the same for a thousand rows or a million:
+    the NIPs seen so far are kept in a temporary table."""
     report = ImportReport()
-    rows, seen = [], {}
-    for line, row in read_csv(data, CSV_HEADER, report):
+    db.execute_sql("DROP TABLE IF EXISTS import_line")
+    db.execute_sql("CREATE TEMPORARY TABLE import_line (nip VARCHAR(18) PRIMARY KEY, line INTEGER NOT NULL)")
+    try:
+        for batch in _batches(read_csv(data, CSV_HEADER, report), IMPORT_BATCH):
+            _import_batch(batch, report)
+    finally:
+        db.execute_sql("DROP TABLE IF EXISTS import_line")
+    return report
+
+
+def _import_batch(batch: list, report: ImportReport) -> None:
+    rows, lines = [], {}
+    for line, row in batch:
         try:
             values = employee_row(row)
         except ValueError as exc:
-            report.errors.append((line, str(exc)))
+            report.reject(line, str(exc))
             continue
-        if values["nip"] in seen:
-            report.errors.append((line, f"NIP {values['nip']} sudah ada di baris {seen[values['nip']]}"))
+        if values["nip"] in lines:
+            report.reject(line, f"NIP {values['nip']} sudah ada di baris {lines[values['nip']]}")
             continue
-        seen[values["nip"]] = line
-        rows.append(values)
+        lines[values["nip"]] = line
+        rows.append((line, values))
+    if not rows:
+        return
+    marks = ", ".join([db.param] * len(lines))
     with db.atomic():
-        existing = set()
-        nips = list(seen)
-        for i in range(0, len(nips), 500):
-            chunk = nips[i:i + 500]
-            existing.update(e.nip for e in Employee.select(Employee.nip).where(Employee.nip.in_(chunk)))
+        earlier = dict(db.execute_sql(f"SELECT nip, line FROM import_line WHERE nip IN ({marks})",  # noqa: S608
+                                      list(lines)).fetchall())
+        for line, values in rows:
+            if values["nip"] in earlier:
+                report.reject(line, f"NIP {values['nip']} sudah ada di baris {earlier[values['nip']]}")
+        rows = [values for line, values in rows if values["nip"] not in earlier]
+        if not rows:
+            return
+        nips = [values["nip"] for values in rows]
+        existing = Employee.select(Employee.nip).where(Employee.nip.in_(nips)).count()
         # One upsert statement run for every row: building the SQL row by row with the
-        # query builder took most of the time of a 50,000-row import.
+        # query builder took most of the time of a large import.
         columns = (tuple(k for k in CSV_HEADER if k != "nik") + ("nik_hash", "nik_last4", "nama_cari")
-                   + tuple(k for k in OPTIONAL_COLUMNS if rows and k in rows[0]))
+                   + tuple(k for k in OPTIONAL_COLUMNS if k in rows[0]))
         fields = [getattr(Employee, k) for k in columns]
         upsert, _ = (Employee.insert_many([[None] * len(fields)], fields=fields).returning()
                      .on_conflict(conflict_target=[Employee.nip], preserve=fields[1:]).sql())
-        db.cursor().executemany(upsert, [[f.db_value(row[f.name]) for f in fields] for row in rows])
-    report.updated = len(existing)
-    report.created = len(rows) - report.updated
-    return report
+        cursor = db.cursor()
+        cursor.executemany(upsert, [[f.db_value(row[f.name]) for f in fields] for row in rows])
+        cursor.executemany(f"INSERT INTO import_line (nip, line) VALUES ({db.param}, {db.param})",  # noqa: S608
+                           [(nip, lines[nip]) for nip in nips])
+    report.updated += existing
+    report.created += len(rows) - existing
 
 
 # --------------------------------------------------------------------------- career, documents, leave
@@ -492,7 +576,7 @@ def import_history(data: bytes) -> ImportReport:
     """Riwayat jabatan/pangkat from CSV (header HISTORY_HEADER; jenis = jabatan|pangkat).
     A row identical to one already stored (same NIP, kind and TMT) is updated."""
     report = ImportReport()
-    rows = read_csv(data, HISTORY_HEADER, report)
+    rows = list(read_csv(data, HISTORY_HEADER, report))
     employees = {}
     with db.atomic():
         for line, row in rows:
@@ -511,7 +595,7 @@ def import_history(data: bytes) -> ImportReport:
                     raise ValueError("golongan wajib diisi")
                 tmt = _parse_iso_date(row["tmt"], "tmt", required=True)
             except (ValueError, security.NipError) as exc:
-                report.errors.append((line, str(exc)))
+                report.reject(line, str(exc))
                 continue
             model = PositionHistory if kind == "jabatan" else RankHistory
             fields = ({"jabatan": row["jabatan_atau_pangkat"], "unit_kerja": row["unit_kerja_atau_golongan"]}

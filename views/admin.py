@@ -189,10 +189,19 @@ def role_post(nip):
 # --------------------------------------------------------------------------- CSV upload
 
 
+UPLOAD_ROW_BYTES = 300  # a row with long names, units and positions; most are shorter
+
+
+def upload_limit_text() -> str:
+    """"64 MB (sekitar 220.000 baris)": what ASN_MAX_UPLOAD_LENGTH really allows."""
+    limit = current_app.config["MAX_UPLOAD_LENGTH"]
+    rows = limit // UPLOAD_ROW_BYTES // 1000 * 1000
+    return f"{limit // 2**20} MB (sekitar {rows:,} baris)".replace(",", ".")
+
+
 def _upload_page(status=200, errors=None, report=None):
     return respond("admin/upload.html", "console", status, errors=errors or {}, report=report,
-                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER),
-                   limit_mb=current_app.config["MAX_UPLOAD_LENGTH"] // 2**20)
+                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER), limit=upload_limit_text())
 
 
 @bp.get("/pegawai/unggah")
@@ -218,9 +227,8 @@ def upload_post():
     try:
         upload = _read_upload(current_app.config["MAX_UPLOAD_LENGTH"])
     except RequestEntityTooLarge:
-        limit_mb = current_app.config["MAX_UPLOAD_LENGTH"] // 2**20
         return _upload_page(413, {"berkas": (
-            f"Berkas terlalu besar. Batasnya {limit_mb} MB (sekitar 100.000 baris). Bagi "
+            f"Berkas terlalu besar. Batasnya {upload_limit_text()}. Bagi "
             "berkas menjadi beberapa bagian, lalu unggah satu per satu.")})
     return _import(upload, models.import_employees, "employees.imported", _upload_page)
 
@@ -229,10 +237,10 @@ def _import(upload, importer, event: str, page):
     """Run `importer` on an uploaded CSV, audit it, and show `page` with the report."""
     if upload is None or not upload.filename:
         return page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
-    report = importer(upload.read())
+    report = importer(upload.stream)
     audit(event, actor=current_user, detail=f"{upload.filename[:80]}: {report.created} baru, "
-                                            f"{report.updated} diperbarui, {len(report.errors)} baris ditolak")
-    return page(422 if report.errors and not report.imported else 200, report=report)
+                                            f"{report.updated} diperbarui, {report.rejected} baris ditolak")
+    return page(422 if report.rejected and not report.imported else 200, report=report)
 
 
 def _history_page(status=200, errors=None, report=None):
