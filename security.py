@@ -7,8 +7,8 @@ import hmac
 import os
 import re
 import secrets
-import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -231,11 +231,13 @@ def new_temporary_password() -> str:
 # OWASP's argon2id parameters (time cost, memory KiB, parallelism): about 19 MiB a hash.
 DEFAULT_ARGON2_COST = (2, 19456, 1)
 
-# At most this many hashes are computed at once, whatever the number of server threads:
-# each takes a core and its memory cost, so more at a time only adds memory and latency.
-# The others wait their turn.
+# Hashes are computed by a few threads of their own, at most one per core, whatever the
+# number of server threads: more at a time would only add memory and latency (the
+# others wait their turn). Their own threads also keep the memory bounded: the C
+# allocator keeps a freed argon2 block (19 MiB) in the arena of the thread that used it,
+# so hashing in every server thread left 19 MiB behind in each.
 HASHES_AT_ONCE = os.cpu_count() or 2
-_hash_slots = threading.BoundedSemaphore(HASHES_AT_ONCE)
+_hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="argon2")
 
 
 @cache
@@ -244,20 +246,17 @@ def _hasher(time_cost: int, memory_cost: int, parallelism: int = 1) -> PasswordH
 
 
 def hash_password(password: str, cost=DEFAULT_ARGON2_COST) -> str:
-    hasher = _hasher(*cost)
-    with _hash_slots:
-        return hasher.hash(password)
+    return _hashing.submit(_hasher(*cost).hash, password).result()
 
 
 def verify_password(stored_hash: str | None, password: str, cost=DEFAULT_ARGON2_COST) -> bool:
     """Always runs one argon2 verification, so that an unknown NIP or an account on
     its default password takes as long as a real check."""
-    hasher = _hasher(*cost)
     try:
-        with _hash_slots:
-            return hasher.verify(stored_hash or _dummy_hash(cost), password) and bool(stored_hash)
+        matched = _hashing.submit(_hasher(*cost).verify, stored_hash or _dummy_hash(cost), password).result()
     except (VerificationError, InvalidHashError):
         return False
+    return matched and bool(stored_hash)
 
 
 def needs_rehash(stored_hash: str, cost=DEFAULT_ARGON2_COST) -> bool:
