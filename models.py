@@ -1234,9 +1234,7 @@ class SessionRecord(BaseModel):
     def resume(cls, token: str, idle: timedelta, lifetime: timedelta):
         """(record, None) for a live cookie token; (None, "idle" | "lifetime") when it just
         expired (the record is deleted); (None, None) when unknown or already ended."""
-        # One query for what every signed-in page needs: the session, its account and employee.
-        record = (cls.select(cls, Account, Employee).join(Account).join(Employee)
-                  .where(cls.token_hash == security.hash_token(token)).first())
+        record = cls._with_account(security.hash_token(token))
         if record is None:
             return None, None
         current = now()
@@ -1247,6 +1245,31 @@ class SessionRecord(BaseModel):
             cls.update(last_seen_at=current).where(cls.id == record.id).execute()
         record.token = token
         return record, None
+
+    _with_account_sql = {}  # database class -> SQL of the query below
+
+    @classmethod
+    def _with_account(cls, token_hash: str):
+        """One query for what every signed-in page needs: the session, its account and
+        employee. Its SQL is built once: building it with the query builder took longer
+        than running it."""
+        kind = type(db.obj)
+        if kind not in cls._with_account_sql:
+            cls._with_account_sql[kind] = (cls.select(cls, Account, Employee).join(Account).join(Employee)
+                                           .where(cls.token_hash == token_hash).limit(1).sql()[0])
+        row = db.execute_sql(cls._with_account_sql[kind], [token_hash, 1]).fetchone()
+        if row is None:
+            return None
+        values, loaded = iter(row), []
+        for model in (cls, Account, Employee):  # the columns in the order select() lists them
+            instance = model(__no_default__=1, **{f.name: f.python_value(next(values))
+                                                  for f in model._meta.sorted_fields})
+            loaded.append(instance)
+        record, account, employee = loaded
+        account.employee, record.account = employee, account
+        for instance in loaded:
+            instance._dirty.clear()
+        return record
 
     def mark_verified(self) -> None:
         self.verified_at = now()
