@@ -89,9 +89,11 @@ def normalize_nip(raw: str) -> str:
     return re.sub(r"[\s.\-]", "", raw or "")
 
 
-def _parse_date(text: str, fmt: str):
+def _parse_yyyymmdd(text: str):
+    """A date written as 8 digits (YYYYMMDD), or None; without strptime, which was the
+    slowest step of importing a million employees."""
     try:
-        return datetime.strptime(text, fmt).date()
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         return None
 
@@ -109,7 +111,7 @@ def parse_nip(raw: str) -> Nip:
         raise NipError("NIP hanya berisi angka. " + NIP_LENGTH_HINT)
     if len(nip) != 18:
         raise NipError(f"NIP yang Anda ketik {len(nip)} digit. " + NIP_LENGTH_HINT)
-    birth = _parse_date(nip[:8], "%Y%m%d")
+    birth = _parse_yyyymmdd(nip[:8])
     if birth is None or birth.year < 1940:
         raise NipError(
             "8 digit pertama NIP adalah tanggal lahir (tahun, bulan, tanggal), "
