@@ -11,7 +11,19 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import click
-from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -159,6 +171,7 @@ def create_app(config=None):
 
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = _asset_url
+    app.jinja_env.globals["url_for"] = _link
     app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
     app.after_request(_security_headers)
@@ -248,15 +261,30 @@ def _unauthorized():
     return redirect(url)
 
 
-_asset_hashes = {}
+_asset_urls = {}  # (script root, file name) -> URL: hashed and built once
 
 
 def _asset_url(filename: str) -> str:
     """A static URL with a content hash, so browsers may cache it for a year."""
-    if filename not in _asset_hashes:
-        data = (ROOT / "static" / filename).read_bytes()
-        _asset_hashes[filename] = hashlib.sha256(data).hexdigest()[:10]
-    return url_for("static", filename=filename, v=_asset_hashes[filename])
+    key = (request.script_root, filename)
+    if key not in _asset_urls:
+        digest = hashlib.sha256((ROOT / "static" / filename).read_bytes()).hexdigest()[:10]
+        _asset_urls[key] = url_for("static", filename=filename, v=digest)
+    return _asset_urls[key]
+
+
+_links = {}  # (script root, endpoint) -> URL of a page without arguments
+
+
+def _link(endpoint: str, **values) -> str:
+    """url_for for templates; a link without arguments (the menus, the form actions) is
+    built once instead of on every page."""
+    if values or endpoint.startswith(".") or not has_request_context():
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint)
+    if key not in _links:
+        _links[key] = url_for(endpoint)
+    return _links[key]
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -47,6 +47,21 @@ def test_static_files_fingerprinted_cached_and_gzipped(client):
     assert len(response.data) < 20_000
 
 
+def test_login_page_cold_cache_fits_30_kb_with_htmx_and_css(client):
+    """DESIGN.md §4: the login page, compressed, with what it links, headers counted."""
+    def cost(response):
+        headers = sum(len(f"{name}: {value}\r\n") for name, value in response.headers.items())
+        return len(response.data) + headers
+
+    page = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    html = gzip.decompress(page.data).decode()
+    linked = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', html)
+    assert any("htmx" in url for url in linked) and any(".css" in url for url in linked)
+    total = cost(page) + sum(cost(client.get(url.replace("&amp;", "&"), headers={"Accept-Encoding": "gzip"}))
+                             for url in linked)
+    assert total <= 30 * 1024
+
+
 def test_static_files_are_compressed_once(client, monkeypatch):
     calls = []
     real = gzip.compress

@@ -678,7 +678,7 @@ def audit_log():
     query = models.AuditEvent.search(**filters) if not errors else models.AuditEvent.select().where(False)
     events, pager = _pager(query, EVENTS_PER_PAGE)
     return respond("admin/audit.html", "console", 422 if errors else 200, form=form, errors=errors,
-                   events=list(events), pager=pager, labels=EVENT_LABELS,
+                   events=list(events.dicts()), pager=pager, labels=EVENT_LABELS,
                    event_names=EVENT_NAMES,
                    query_args={k: v for k, v in form.items() if v})
 
