@@ -68,6 +68,8 @@ def open_database(url: str, root: Path):
             "synchronous": "normal"}, **pool)
     else:
         database = connect(pooled, stale_timeout=300, **pool)
+    if db.obj is not None:
+        db.obj.close_all()  # another app in the same process (tests, scripts): the old pool is done
     db.initialize(database)
     return database
 
