@@ -95,14 +95,14 @@ def main() -> int:
             harness.load(server.port, sign_in(4), 4, 1, expect=(303,))  # warm up
             idle = server.memory_mb()
             # Other processes share the machine: argon2 alone and the portal are measured
-            # turn about, and the round where the portal came closest is reported.
+            # turn about, and the median round is reported.
             for _ in range(ROUNDS):
                 raw = raw_verify_rate(SECONDS)
                 rate, latencies = harness.load(server.port, sign_in(16), 16, SECONDS, expect=(303,))
                 rounds.append((rate / raw, rate, raw, latencies))
             harness.load(server.port, sign_in(32), 32, SECONDS, expect=(303,))
             peak = server.memory_mb("VmHWM")
-    ratio, rate16, raw, latencies16 = max(rounds, key=lambda r: r[0])
+    ratio, rate16, raw, latencies16 = sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]  # the median round
     results.add("peak RSS, 32 concurrent sign-ins ≤ 150 MB", f"{peak:.0f} MB", f"idle server {idle:.0f} MB",
                 peak <= 150)
     results.add("password sign-ins per second per core ≥ 20", f"{rate16 / CORES:.1f}",
