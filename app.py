@@ -11,7 +11,19 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import click
-from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -61,7 +73,7 @@ DEFAULTS = {
     "SESSION_LIFETIME_HOURS": 8,
     "AUDIT_RETENTION_DAYS": 730,  # flask --app app purge removes older audit events
     "TOTP_ISSUER": "Portal ASN Digital",
-    "ARGON2_COST": (3, 65536),  # argon2id time cost, memory KiB (RFC 9106 low-memory)
+    "ARGON2_COST": security.DEFAULT_ARGON2_COST,  # argon2id time cost, memory KiB, parallelism (OWASP)
     "HELPDESK_CONTACT": "admin kepegawaian (BKPSDM) instansi Anda",
     "TIMEZONE": "Asia/Jakarta",  # every time shown or mailed; Asia/Makassar (WITA), Asia/Jayapura (WIT)
     "TRUSTED_PROXY": "",  # the reverse proxy's address (or *) whose X-Forwarded-* headers count
@@ -76,7 +88,7 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "MAX_UPLOAD_LENGTH": 20 * 1024 * 1024,  # the admin's employee CSV: ~100,000 rows
+    "MAX_UPLOAD_LENGTH": 64 * 1024 * 1024,  # the admin's employee CSV: ~220,000 rows, read from disk
 }
 
 csrf = CSRFProtect()
@@ -131,7 +143,6 @@ def create_app(config=None):
     models.open_database(app.config["DATABASE_URL"], ROOT)
     serving.init_access_log(app)
     app.before_request(_refuse_nul_in_path)
-    app.before_request(_connect_db)
     app.teardown_request(_close_db)
     with models.db.connection_context():
         # The command line stays usable on an old schema: it is where `migrate` runs.
@@ -163,6 +174,7 @@ def create_app(config=None):
 
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset"] = _asset_url
+    app.jinja_env.globals["url_for"] = _link
     app.jinja_env.filters["localtime"] = localtime
     app.context_processor(lambda: {"demo_mode": app.config["DEMO"]})
     app.after_request(_send_logout_notices)
@@ -214,11 +226,6 @@ def _refuse_nul_in_path():
         abort(404)
 
 
-def _connect_db():
-    if request.endpoint != "health.healthz":  # it reports an unreachable database itself
-        models.db.connect(reuse_if_open=True)
-
-
 def _send_logout_notices(response):
     if request.method == "POST" or request.endpoint == "oidc.end_session":
         mail.send_logout_notices(current_app._get_current_object())
@@ -264,15 +271,30 @@ def _unauthorized():
     return redirect(url)
 
 
-_asset_hashes = {}
+_asset_urls = {}  # (script root, file name) -> URL: hashed and built once
 
 
 def _asset_url(filename: str) -> str:
     """A static URL with a content hash, so browsers may cache it for a year."""
-    if filename not in _asset_hashes:
-        data = (ROOT / "static" / filename).read_bytes()
-        _asset_hashes[filename] = hashlib.sha256(data).hexdigest()[:10]
-    return url_for("static", filename=filename, v=_asset_hashes[filename])
+    key = (request.script_root, filename)
+    if key not in _asset_urls:
+        digest = hashlib.sha256((ROOT / "static" / filename).read_bytes()).hexdigest()[:10]
+        _asset_urls[key] = url_for("static", filename=filename, v=digest)
+    return _asset_urls[key]
+
+
+_links = {}  # (script root, endpoint) -> URL of a page without arguments
+
+
+def _link(endpoint: str, **values) -> str:
+    """url_for for templates; a link without arguments (the menus, the form actions) is
+    built once instead of on every page."""
+    if values or endpoint.startswith(".") or not has_request_context():
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint)
+    if key not in _links:
+        _links[key] = url_for(endpoint)
+    return _links[key]
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -295,21 +317,32 @@ def _security_headers(response):
 COMPRESSIBLE = ("text/", "application/javascript", "image/svg+xml", "application/json")
 
 
+_gzipped_static = {}  # (path, ETag) -> the file's gzip bytes: each file is compressed once
+
+
 def _compress(response):
     """gzip for text responses (static files included): the login page must stay small
     on 3G. A few lines instead of a dependency."""
-    if (response.status_code < 200 or response.status_code in (204, 304)
+    if (response.status_code < 200 or response.status_code in (204, 206, 304)
             or "gzip" not in request.headers.get("Accept-Encoding", "")
             or "Content-Encoding" in response.headers
             # Downloads are streamed; compressing here would hold them whole in memory.
             or response.headers.get("Content-Disposition", "").startswith("attachment")
             or not (response.mimetype or "").startswith(COMPRESSIBLE)):
         return response
-    response.direct_passthrough = False
-    data = response.get_data()
-    if len(data) < 500:
-        return response
-    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    static_key = (request.path, response.headers.get("ETag")) if request.endpoint == "static" else None
+    compressed = _gzipped_static.get(static_key) if static_key else None
+    if compressed is None:
+        response.direct_passthrough = False
+        data = response.get_data()
+        if len(data) < 500:
+            return response
+        compressed = gzip.compress(data, compresslevel=6 if static_key is None else 9, mtime=0)
+        if static_key:
+            _gzipped_static[static_key] = compressed
+    else:
+        response.close()  # the file it would have read
+    response.set_data(compressed)
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     if response.headers.get("ETag"):
@@ -426,12 +459,14 @@ def _register_cli(app):
     @click.argument("csv_file", type=click.File("rb"))
     def import_employees(csv_file):
         """Import or update employees from a CSV file."""
-        report = models.import_employees(csv_file.read())
+        report = models.import_employees(csv_file)
         click.echo(f"{report.created} pegawai baru, {report.updated} diperbarui, "
-                   f"{len(report.errors)} baris ditolak.")
+                   f"{report.rejected} baris ditolak.")
         for line, reason in report.errors:
             click.echo(f"  baris {line}: {reason}", err=True)
-        if report.errors:
+        if report.rejected > len(report.errors):
+            click.echo(f"  … dan {report.rejected - len(report.errors)} baris lain yang ditolak.", err=True)
+        if report.rejected:
             sys.exit(1)
 
     @app.cli.command("create-admin")

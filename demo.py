@@ -103,7 +103,8 @@ def seed(participants: int = 0):
     with models.db.atomic():
         for listed in DEMO_EMPLOYEES + PARTICIPANTS[:participants]:
             data = {k: v for k, v in listed.items() if k != "nik"}
-            data.update(nik_hash=models.nik_hash(listed["nik"]), nik_last4=listed["nik"][-4:])
+            data.update(nik_hash=models.nik_hash(listed["nik"]), nik_last4=listed["nik"][-4:],
+                        nama_cari=security.normalize_name(listed["nama"]))
             (models.Employee.insert(**data)
              .on_conflict(conflict_target=[models.Employee.nip],
                           preserve=[getattr(models.Employee, k) for k in data if k != "nip"])

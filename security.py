@@ -4,8 +4,11 @@ policy, password hashing, TOTP with replay protection, and secret encryption."""
 import base64
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -86,9 +89,11 @@ def normalize_nip(raw: str) -> str:
     return re.sub(r"[\s.\-]", "", raw or "")
 
 
-def _parse_date(text: str, fmt: str):
+def _parse_yyyymmdd(text: str):
+    """A date written as 8 digits (YYYYMMDD), or None; without strptime, which was the
+    slowest step of importing a million employees."""
     try:
-        return datetime.strptime(text, fmt).date()
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
         return None
 
@@ -106,7 +111,7 @@ def parse_nip(raw: str) -> Nip:
         raise NipError("NIP hanya berisi angka. " + NIP_LENGTH_HINT)
     if len(nip) != 18:
         raise NipError(f"NIP yang Anda ketik {len(nip)} digit. " + NIP_LENGTH_HINT)
-    birth = _parse_date(nip[:8], "%Y%m%d")
+    birth = _parse_yyyymmdd(nip[:8])
     if birth is None or birth.year < 1940:
         raise NipError(
             "8 digit pertama NIP adalah tanggal lahir (tahun, bulan, tanggal), "
@@ -132,6 +137,26 @@ def parse_nip(raw: str) -> Nip:
     if nip[15:] == "000":
         raise NipError("Tiga digit terakhir NIP (nomor urut) tidak boleh 000.")
     return Nip(nip, jenis, birth)
+
+
+def normalize_name(name: str) -> str:
+    """A name as it is searched: lower case, no accents or punctuation, single spaces
+    ("Drs. Hartono  Wibowo" -> "drs hartono wibowo")."""
+    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The smallest normalised name after every name starting with `prefix` ("budi" ->
+    "budj", "abz" -> "ac"); None when there is none. Only letters and digits are changed,
+    which sort alike in every collation, so the range also holds on PostgreSQL."""
+    kept = prefix
+    while kept:
+        last = kept[-1]
+        if last.isalnum() and last not in "z9":
+            return kept[:-1] + chr(ord(last) + 1)
+        kept = kept[:-1]
+    return None
 
 
 def is_valid_nik(nik: str) -> bool:
@@ -208,28 +233,52 @@ def new_temporary_password() -> str:
     return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
 
 
+# OWASP's argon2id parameters (time cost, memory KiB, parallelism): about 19 MiB a hash.
+DEFAULT_ARGON2_COST = (2, 19456, 1)
+
+# Hashes are computed by a few threads of their own, at most one per core, whatever the
+# number of server threads: more at a time would only add memory and latency (the
+# others wait their turn). Their own threads also keep the memory bounded: the C
+# allocator keeps a freed argon2 block (19 MiB) in the arena of the thread that used it,
+# so hashing in every server thread left 19 MiB behind in each.
+HASHES_AT_ONCE = os.cpu_count() or 2
+_hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="argon2")
+
+
 @cache
-def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)  # argon2id
+def _hasher(time_cost: int, memory_cost: int, parallelism: int = 1) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)  # argon2id
 
 
-def hash_password(password: str, cost=(3, 65536)) -> str:
-    return _hasher(*cost).hash(password)
+def hash_password(password: str, cost=DEFAULT_ARGON2_COST) -> str:
+    return _hashing.submit(_hasher(*cost).hash, password).result()
 
 
-def verify_password(stored_hash: str | None, password: str, cost=(3, 65536)) -> bool:
+def verify_password(stored_hash: str | None, password: str, cost=DEFAULT_ARGON2_COST) -> bool:
     """Always runs one argon2 verification, so that an unknown NIP or an account on
     its default password takes as long as a real check."""
-    hasher = _hasher(*cost)
     try:
-        return hasher.verify(stored_hash or _dummy_hash(cost), password) and bool(stored_hash)
+        matched = _hashing.submit(_hasher(*cost).verify, stored_hash or _dummy_hash(cost), password).result()
     except (VerificationError, InvalidHashError):
         return False
+    return matched and bool(stored_hash)
+
+
+def needs_rehash(stored_hash: str, cost=DEFAULT_ARGON2_COST) -> bool:
+    """True when the hash was made with other parameters than `cost` (an older default)."""
+    try:
+        return _hasher(*cost).check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
 
 
 @cache
 def _dummy_hash(cost) -> str:
-    return _hasher(*cost).hash(secrets.token_urlsafe(16))
+    """A well-formed hash with `cost`'s parameters that no password matches: verifying
+    against it costs one real hash, and making it costs none."""
+    time_cost, memory_cost, parallelism = (*cost, 1)[:3]
+    salt, digest = (base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=") for n in (16, 32))
+    return f"$argon2id$v=19$m={memory_cost},t={time_cost},p={parallelism}${salt}${digest}"
 
 
 def constant_time_equals(a: str, b: str) -> bool:

@@ -120,13 +120,18 @@ def trusted_proxy(name, value):
 
 
 def argon2_cost(name, value):
+    """[time cost, memory KiB] or [time cost, memory KiB, parallelism] (1 when left out)."""
     try:
-        time_cost, memory_kib = (int(v) for v in value)
+        numbers = [int(v) for v in value]
     except (TypeError, ValueError):
-        time_cost = memory_kib = 0
-    if time_cost < 1 or memory_kib < 8:
-        _fail(name, value, "isi [biaya waktu, memori KiB], contoh [3, 65536]")
-    return time_cost, memory_kib
+        numbers = []
+    if len(numbers) == 2:
+        numbers.append(1)
+    time_cost, memory_kib, parallelism = numbers if len(numbers) == 3 else (0, 0, 0)
+    if time_cost < 1 or parallelism < 1 or parallelism > 64 or memory_kib < 8 * parallelism:
+        _fail(name, value, "isi [biaya waktu, memori KiB] atau [biaya waktu, memori KiB, paralelisme], "
+                           "contoh [2, 19456, 1]")
+    return time_cost, memory_kib, parallelism
 
 
 def csrf_time_limit(name, value):

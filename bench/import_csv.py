@@ -1,35 +1,42 @@
-"""How long the admin's CSV upload takes for a large instansi.
+"""Importing a large instansi: the command line with a million rows, the console upload
+with 200,000, both streamed in batches.
 
-Generates a valid CSV of N employees (default 50,000; bench/out/pegawai-N.csv), starts
-the portal on a fresh SQLite database in a temporary folder, makes an admin with
-`create-admin`, signs in through the real journey (temporary password, new password,
-MFA enrollment, CSRF tokens included) and uploads the file to /admin/pegawai/unggah with
-Flask's test client. Prints the time of the upload request: first as new employees,
-then again as updates.
+Generates valid CSVs (bench/out/pegawai-N.csv, made once), then:
 
-    .venv/bin/python bench/import_csv.py [ROWS]
+- runs `flask --app app import-employees` on 1,000,000 rows into a fresh SQLite database
+  in its own process: wall time and that process's peak RSS. Baselines in the same run:
+  a bare `csv` pass over the same file (the floor for reading it) and the peak RSS of
+  `flask --app app init-db` (the command line doing nothing much);
+- starts the portal (`python app.py`) and uploads 200,000 rows to /admin/pegawai/unggah
+  as a signed-in admin, the body streamed from disk: time and the server's peak RSS,
+  against its RSS before the upload.
+
+Targets: 1,000,000 rows in < 60 s with peak RSS < 200 MB; 200,000 rows within the upload
+limit; the server's peak RSS < 200 MB during the upload.
+
+    .venv/bin/python bench/import_csv.py
 """
 
-import re
+import csv
+import http.client
+import os
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, timedelta
-from html import unescape
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
-
-import pyotp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import harness  # noqa: E402
+
 import app as app_module  # noqa: E402
 import models  # noqa: E402
-import security  # noqa: E402
 
-ADMIN_NIP, ADMIN_NIK = "198001012005011001", "3201010101800001"
-NEW_PASSWORD = "Bench!Impor2026"  # noqa: S105 - a throwaway account in a temporary database
+CLI_ROWS = 1_000_000
+UPLOAD_ROWS = 200_000
 
 
 def employee_rows(count: int):
@@ -50,73 +57,110 @@ def employee_rows(count: int):
 
 
 def write_csv(count: int) -> Path:
+    """bench/out/pegawai-COUNT.csv, made once (the rows are always the same)."""
     path = ROOT / "bench" / "out" / f"pegawai-{count}.csv"
+    if path.exists():
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as out:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="\n") as out:
         out.write(",".join(models.CSV_HEADER) + "\n")
         for row in employee_rows(count):
             out.write(row + "\n")
+    partial.rename(path)
     return path
 
 
-def token(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def post(client, url: str, data: dict, expect: str):
-    data["csrf_token"] = token(client.get(url).get_data(as_text=True))
-    response = client.post(url, data=data)
-    assert response.status_code == 303 and response.location == expect, response.get_data(as_text=True)[:2000]
-
-
-def sign_in_as_admin(app):
-    with models.db.connection_context():
-        models.Employee.create(nip=ADMIN_NIP, nik=ADMIN_NIK, nama="Admin Kepegawaian", jenis_asn="PNS",
-                               tmt_cpns=date(2005, 1, 1))
-    output = app.test_cli_runner().invoke(args=["create-admin", ADMIN_NIP]).output
-    temporary = re.search(r"saat masuk\): (\S+)", output).group(1)
-    client = app.test_client()
-    post(client, "/login", {"nip": ADMIN_NIP, "password": temporary}, "/password/new")
-    post(client, "/password/new", {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
-         "/mfa/setup")
-    page = client.get("/mfa/setup").get_data(as_text=True)
-    uri = unescape(re.search(r'href="(otpauth://[^"]+)"', page).group(1))
-    totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
-    code = totp.at(security.now().replace(tzinfo=UTC).timestamp())
-    post(client, "/mfa/setup", {"device_name": "Bench", "otp": code}, "/mfa/kode-pemulihan")
-    return client
-
-
-def upload(client, path: Path):
-    page = client.get("/admin/pegawai/unggah").get_data(as_text=True)
-    with path.open("rb") as file:
-        started = time.perf_counter()
-        response = client.post("/admin/pegawai/unggah", content_type="multipart/form-data",
-                               data={"csrf_token": token(page), "berkas": (file, path.name)})
-        elapsed = time.perf_counter() - started
-    text = response.get_data(as_text=True)
-    summary = re.search(r"\d+ pegawai baru, \d+ diperbarui, \d+ baris ditolak", text)
-    assert response.status_code == 200 and summary, text[:2000]
-    return elapsed, summary.group(0)
-
-
-def main(count: int):
+def peak_of(command, env) -> tuple[float, float, float, str]:
+    """(seconds, CPU seconds, peak RSS in MB, output) of `command` run in its own process."""
     started = time.perf_counter()
-    path = write_csv(count)
-    size_mb = path.stat().st_size / 2**20
-    print(f"{path.relative_to(ROOT)}: {count:,} baris, {size_mb:.1f} MB "
-          f"(dibuat dalam {time.perf_counter() - started:.1f} s)")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status:
+        raise RuntimeError(f"{command} failed: {output[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
+
+
+def csv_pass(path: Path) -> float:
+    started = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as file:
+        for _ in csv.reader(file):
+            pass
+    return time.perf_counter() - started
+
+
+def admin_session(url: str) -> str:
+    """A database holding one admin with a server-side session; returns the session cookie."""
+    app = app_module.create_app({"DATABASE_URL": url, "SECRET_KEY": harness.SECRET_KEY, "BASE_URL": "http://127.0.0.1"})
+    with models.db.connection_context():
+        admin = models.Employee.create(nip="198001012005011001", nik="3201010101800001", nama="Admin Kepegawaian",
+                                       jenis_asn="PNS", tmt_cpns=date(2005, 1, 1))
+        account = models.Account.create(employee=admin, role="admin", must_change_password=False)
+        token = models.SessionRecord.start(account, ip="127.0.0.1", user_agent="bench").token
+    models.db.close()
+    return app.session_interface.get_signing_serializer(app).dumps({"_user_id": token})
+
+
+def upload(port: int, cookie: str, path: Path) -> str:
+    """POST the file as the form field `berkas`, streamed from disk; returns the page."""
+    boundary = "benchboundary7f3a"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"berkas\"; filename=\"{path.name}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        with path.open("rb") as file:
+            yield from iter(lambda: file.read(1 << 20), b"")
+        yield tail
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection.request("POST", "/admin/pegawai/unggah", body=body(), headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": f"session={cookie}",
+        "Content-Length": str(len(head) + path.stat().st_size + len(tail))})
+    response = connection.getresponse()
+    page = response.read().decode()
+    if response.status != 200:
+        raise RuntimeError(f"upload answered {response.status}: {page[:2000]}")
+    return page
+
+
+def main() -> int:
+    results = harness.Results("Importing employees")
+    big, medium = write_csv(CLI_ROWS), write_csv(UPLOAD_ROWS)
     with tempfile.TemporaryDirectory() as folder:
-        app = app_module.create_app({"DATABASE_URL": f"sqlite:///{folder}/bench.db",
-                                     "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                                     "BASE_URL": "http://localhost"})
-        client = sign_in_as_admin(app)
-        for label in ("unggah pertama (semua baru)", "unggah ulang (semua diperbarui)"):
-            elapsed, summary = upload(client, path)
-            print(f"{label}: {elapsed:.2f} s, {count / elapsed:,.0f} baris/s — {summary}")
-        if not models.db.is_closed():
-            models.db.close()
+        env = {**os.environ, **harness.BASE_ENV, "ASN_DATABASE_URL": f"sqlite:///{folder}/cli.db",
+               "ASN_BASE_URL": "http://127.0.0.1"}
+        flask = [str(Path(sys.executable).with_name("flask")), "--app", "app"]
+        _, _, idle_peak, _ = peak_of([*flask, "init-db"], env)
+        reading = csv_pass(big)
+        seconds, cpu, peak, output = peak_of([*flask, "import-employees", str(big)], env)
+        print(f"  {output.strip()}", flush=True)
+        results.add(f"command line, {CLI_ROWS:,} rows < 60 s", f"{seconds:.1f} s, CPU {cpu:.1f} s",
+                    f"csv pass over the file {reading:.1f} s", seconds < 60)
+        results.add(f"command line, {CLI_ROWS:,} rows: peak RSS < 200 MB", f"{peak:.0f} MB",
+                    f"init-db {idle_peak:.0f} MB", peak < 200)
+
+        url = f"sqlite:///{folder}/web.db"
+        cookie = admin_session(url)
+        limit = app_module.DEFAULTS["MAX_UPLOAD_LENGTH"]
+        size = medium.stat().st_size
+        results.add(f"{UPLOAD_ROWS:,} rows fit the upload limit", f"{size / 2**20:.0f} MB",
+                    f"limit {limit / 2**20:.0f} MB", size <= limit)
+        with harness.Server(["app.py"], {"ASN_DATABASE_URL": url}) as server:
+            before = server.memory_mb()
+            started = time.perf_counter()
+            page = upload(server.port, cookie, medium)
+            seconds = time.perf_counter() - started
+            peak = server.memory_mb("VmHWM")
+        summary = f"{UPLOAD_ROWS:,} pegawai baru".replace(",", "")
+        results.add(f"console upload, {UPLOAD_ROWS:,} rows: server peak RSS < 200 MB",
+                    f"{peak:.0f} MB in {seconds:.1f} s ({UPLOAD_ROWS / seconds:,.0f} rows/s)",
+                    f"server before {before:.0f} MB", peak < 200 and summary in page)
+    return results.report()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
+    sys.exit(main())

@@ -34,7 +34,7 @@ def error_rows(page):
 def test_upload_page(as_admin):
     page = as_admin.get("/admin/pegawai/unggah").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page and 'name="berkas"' in page and 'type="file"' in page
-    assert HEADER in page and "20 MB" in page
+    assert HEADER in page and "64 MB" in page
 
 
 def test_upload_creates_then_updates(as_admin):
@@ -110,13 +110,37 @@ def test_file_above_the_site_wide_limit_is_accepted_here(as_admin, app):
     assert as_admin.post("/login", data={"nip": "x" * len(data)}).status_code == 413
 
 
-def test_50_mb_file_gets_a_clear_413(as_admin):
-    data = csv_bytes(ROW_BUDI) + b"," * (50 * 1024 * 1024)
+def test_file_over_the_limit_gets_a_clear_413(as_admin, app):
+    app.config["MAX_UPLOAD_LENGTH"] = 4 * 2**20
+    data = csv_bytes(ROW_BUDI) + b"," * (5 * 2**20)
     response = upload(as_admin, data, "besar.csv")
     page = response.get_data(as_text=True)
     assert response.status_code == 413
-    assert "Berkas terlalu besar. Batasnya 20 MB" in page and 'id="berkas-error"' in page
+    assert "Berkas terlalu besar. Batasnya 4 MB (sekitar 13.000 baris)" in page and 'id="berkas-error"' in page
     assert employee_count() == 1
+
+
+def test_the_limit_fits_200_000_long_rows_and_the_page_says_so(as_admin, app):
+    long_row = ("199001012020011001,3273010101900001," + "Prof. Dr. Raden Ayu Siti Nurhaliza Kusumawardhani, "
+                "S.Kom., M.T.,siti.nurhaliza.kusumawardhani@dinaspendidikan.jawabarat.go.id,081234567890,PNS,"
+                "aktif,Pemerintah Provinsi Jawa Barat,Dinas Pendidikan dan Kebudayaan Bidang SMA,"
+                "Guru Ahli Madya,Pembina Tingkat I,IV/b,2020-01-01,2024-04-01\n")
+    assert 200_000 * len(long_row.encode()) < app.config["MAX_UPLOAD_LENGTH"]
+    assert "Ukuran paling besar 64 MB (sekitar 223.000 baris)." in as_admin.get(
+        "/admin/pegawai/unggah").get_data(as_text=True)
+
+
+def test_a_large_upload_is_written_in_batches_with_duplicates_across_them(as_admin, monkeypatch):
+    monkeypatch.setattr(models, "IMPORT_BATCH", 2)
+    response = upload(as_admin, csv_bytes(ROW_BUDI, ROW_AYU.replace("Ayu", "Ayu Satu"), ROW_AYU,
+                                          ROW_BUDI.replace("Budi Santoso", "Budi Kembar")))
+    page = response.get_data(as_text=True)
+    assert "2 pegawai baru, 0 diperbarui, 2 baris ditolak" in page
+    rows = error_rows(page)
+    assert rows == [("4", rows[0][1]), ("5", rows[1][1])]
+    assert "sudah ada di baris 3" in rows[0][1] and "sudah ada di baris 2" in rows[1][1]
+    with models.db.connection_context():
+        assert models.Employee.by_nip(NIP).nama == "Budi Santoso"
 
 
 def test_only_the_upload_routes_are_exempt_from_the_global_csrf_check(as_admin, app):

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
+import app as app_module
 import models
 from tests.databases import ON_POSTGRES
-from tests.helpers import NIK, NIP, login, to_password_step
+from tests.helpers import NIK, NIP, first_login, login, to_password_step
 
 
 def test_security_headers(client):
@@ -44,6 +45,48 @@ def test_static_files_fingerprinted_cached_and_gzipped(client):
     assert "max-age=31536000" in response.headers["Cache-Control"]
     assert response.headers["Content-Encoding"] == "gzip"
     assert len(response.data) < 20_000
+
+
+def test_login_page_cold_cache_fits_30_kb_with_htmx_and_css(client):
+    """DESIGN.md §4: the login page, compressed, with what it links, headers counted."""
+    def cost(response):
+        headers = sum(len(f"{name}: {value}\r\n") for name, value in response.headers.items())
+        return len(response.data) + headers
+
+    page = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    html = gzip.decompress(page.data).decode()
+    linked = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', html)
+    assert any("htmx" in url for url in linked) and any(".css" in url for url in linked)
+    total = cost(page) + sum(cost(client.get(url.replace("&amp;", "&"), headers={"Accept-Encoding": "gzip"}))
+                             for url in linked)
+    assert total <= 30 * 1024
+
+
+def test_static_files_are_compressed_once(client, monkeypatch):
+    calls = []
+    real = gzip.compress
+    monkeypatch.setattr(app_module.gzip, "compress", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
+    app_module._gzipped_static.clear()
+    src = "/static/css/app.css"
+    bodies = [client.get(src, headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    assert len(calls) == 1
+    assert all(b.headers["Content-Encoding"] == "gzip" and b.data == bodies[0].data for b in bodies)
+    assert gzip.decompress(bodies[0].data) == client.get(src).data
+
+
+def test_signed_in_page_loads_session_account_and_employee_in_one_query(client, employee, clock, monkeypatch):
+    first_login(client)
+    statements = []
+    real = models.db.obj.execute_sql
+
+    def counted(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return real(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(models.db.obj, "execute_sql", counted)
+    assert client.get("/dashboard/kontak").status_code == 200
+    loading = [s for s in statements if any(f'"{t}"' in s for t in ("sessionrecord", "account", "employee"))]
+    assert len(loading) == 1 and "JOIN" in loading[0]
 
 
 def test_vendored_htmx_is_pinned_with_licence(app):

@@ -6,6 +6,7 @@ import re
 import pytest
 
 import models
+import security
 from tests.helpers import (
     NIK,
     NIP,
@@ -419,3 +420,54 @@ def test_otp_rate_limited_per_sign_in_and_address(make_app, clock):
     other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
     login(other, NIP, PASSWORD)
     assert other.post("/login/otp", data={"otp": "000000"}).status_code == 422
+
+
+def test_hash_with_old_parameters_is_replaced_at_the_next_login(client, enrolled, app):
+    old_cost = (2, 128, 2)
+    with models.db.connection_context():
+        account = models.Account.get()
+        account.set_password(PASSWORD, old_cost)
+    assert login(client, NIP, PASSWORD).location == "/login/otp"
+    with models.db.connection_context():
+        stored = models.Account.get().password_hash
+    assert stored.startswith("$argon2id$v=19$m=64,t=1,p=1$")  # the configured (test) cost
+    assert security.verify_password(stored, PASSWORD, app.config["ARGON2_COST"])
+
+
+def test_hash_is_not_replaced_after_a_wrong_password_or_when_current(client, enrolled, app):
+    with models.db.connection_context():
+        account = models.Account.get()
+        account.set_password(PASSWORD, (2, 128, 2))
+        old = models.Account.get().password_hash
+    login(client, NIP, PASSWORD + "x")
+    with models.db.connection_context():
+        assert models.Account.get().password_hash == old
+        account = models.Account.get()
+        assert account.upgrade_password_hash(PASSWORD, app.config["ARGON2_COST"])
+        current = account.password_hash
+        assert not account.upgrade_password_hash(PASSWORD, app.config["ARGON2_COST"])
+        assert models.Account.get().password_hash == current
+
+
+@pytest.mark.parametrize("nip, password", [("199202022020011002", "Tebak!Saja2026"),  # unknown NIP
+                                           (NIP, "Tebak!Saja2026"),  # no password yet, wrong NIK
+                                           (NIP, NIK)])  # first sign-in with the NIK
+def test_a_password_step_without_a_password_costs_one_hash(client, employee, monkeypatch, nip, password):
+    hashes = []
+    real = security._hasher
+
+    class Counting:
+        def __init__(self, hasher):
+            self.hasher = hasher
+
+        def verify(self, stored, typed):
+            hashes.append("verify")
+            return self.hasher.verify(stored, typed)
+
+        def hash(self, typed):
+            hashes.append("hash")
+            return self.hasher.hash(typed)
+
+    monkeypatch.setattr(security, "_hasher", lambda *cost: Counting(real(*cost)))
+    assert login(client, nip, password).status_code in (303, 422)
+    assert hashes == ["verify"]

@@ -11,6 +11,7 @@ from playhouse.db_url import connect
 import app as app_module
 import migrations
 import models
+import security
 from tests.conftest import TEST_CONFIG
 from tests.databases import ON_POSTGRES, database_url
 
@@ -109,6 +110,7 @@ def test_migrate_keeps_every_row_of_an_old_database(tmp_path, dump):
         new = after["employee"][row_id]
         assert "nik" not in new and new["nik_last4"] == old["nik"][-4:]
         assert new["nik_hash"] == models.nik_hash(old["nik"])
+        assert new["nama_cari"] == security.normalize_name(old["nama"]) != ""
     # Audit events still point to their accounts; sessions were verified when they signed in.
     assert [e["account_id"] for e in after["auditevent"].values()] == [
         e["account_id"] for e in before["auditevent"].values()]

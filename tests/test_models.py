@@ -1,5 +1,6 @@
 """Domain rules on the models: CSV import, masa kerja, lockout, TOTP replay."""
 
+import io
 from datetime import UTC, date, timedelta
 
 import pyotp
@@ -24,6 +25,34 @@ def test_reimport_updates_by_nip(db):
     assert (report.created, report.updated) == (0, 1)
     assert models.Employee.select().count() == 1
     assert models.Employee.by_nip("199001012020011001").golongan == "III/c"
+
+
+class Pipe(io.RawIOBase):
+    """A stream read once, front to back, like standard input."""
+
+    def __init__(self, data: bytes):
+        self.source = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        chunk = self.source.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_import_reads_a_stream_that_cannot_rewind(db):
+    report = models.import_employees(io.BufferedReader(Pipe(csv_bytes(ROW_BUDI, ROW_AYU))))
+    assert (report.created, report.rejected) == (2, 0)
+    assert models.Employee.by_nip("199001012020011001").nama_cari == "budi santoso"
+
+
+def test_only_the_first_errors_are_kept_all_are_counted(db, monkeypatch):
+    monkeypatch.setattr(models, "ERRORS_KEPT", 3)
+    report = models.import_employees(csv_bytes(*[ROW_AYU.replace("5171015005950004", "123")] * 5, ROW_BUDI))
+    assert (report.created, report.rejected) == (1, 5)
+    assert [line for line, _ in report.errors] == [2, 3, 4]
 
 
 def test_bad_rows_reported_with_line_and_reason_good_rows_kept(db):

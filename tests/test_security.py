@@ -1,5 +1,8 @@
 """Pure rules: NIP parsing, the password policy, hashing, TOTP window and replay."""
 
+import os
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pyotp
@@ -120,6 +123,72 @@ def test_argon2id_hash_and_verify():
     assert not security.verify_password(hashed, "kopi!pagi2026", (1, 64))
     assert not security.verify_password(None, "anything", (1, 64))
     assert not security.verify_password("not-a-hash", "anything", (1, 64))
+
+
+def test_default_cost_is_owasp_argon2id():
+    hashed = security.hash_password("Kopi!Pagi2026")
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_rehash_needed_only_for_other_parameters():
+    current = security.hash_password("Kopi!Pagi2026", (1, 64, 1))
+    assert not security.needs_rehash(current, (1, 64, 1))
+    assert security.needs_rehash(current, (2, 64, 1))
+    assert security.needs_rehash(security.hash_password("Kopi!Pagi2026", (1, 64, 2)), (1, 64, 1))
+    assert security.needs_rehash("not-a-hash", (1, 64, 1))
+
+
+def test_dummy_hash_has_the_configured_parameters_and_matches_nothing():
+    dummy = security._dummy_hash((2, 128, 1))
+    assert dummy.startswith("$argon2id$v=19$m=128,t=2,p=1$")
+    assert not security.needs_rehash(dummy, (2, 128, 1))
+    assert not security.verify_password(None, "", (2, 128, 1))
+
+
+class CountingHasher:
+    """Stands in for argon2's PasswordHasher: counts hashes, and how many run at once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = self.most_at_once = self.calls = 0
+
+    def _work(self):
+        with self.lock:
+            self.calls += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(0.02)
+        with self.lock:
+            self.running -= 1
+
+    def hash(self, password):
+        self._work()
+        return "$argon2id$fake"
+
+    def verify(self, stored, password):
+        self._work()
+        return True
+
+
+def test_hashes_at_once_are_bounded_by_the_core_count(monkeypatch):
+    hasher = CountingHasher()
+    monkeypatch.setattr(security, "_hasher", lambda *cost: hasher)
+    threads = [threading.Thread(target=security.verify_password if i % 2 else security.hash_password,
+                                args=("$argon2id$x", "pw") if i % 2 else ("pw",))
+               for i in range(4 * security.HASHES_AT_ONCE + 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert hasher.calls == len(threads)
+    assert hasher.most_at_once == security.HASHES_AT_ONCE == (os.cpu_count() or 2)
+
+
+def test_unknown_account_costs_exactly_one_hash(monkeypatch):
+    hasher = CountingHasher()
+    monkeypatch.setattr(security, "_hasher", lambda *cost: hasher)
+    security.verify_password(None, "Kopi!Pagi2026", (3, 4096, 1))  # a cost never used before
+    assert hasher.calls == 1
 
 
 # --------------------------------------------------------------------------- TOTP

@@ -34,7 +34,8 @@ WRONG = [
     ("FORGOT_MIN_SECONDS", "lama", "detik"),
     ("SMS_SENDER", "gateway sms", "modul:fungsi"),
     ("SESSION_COOKIE_SAMESITE", "None", "Lax, Strict"),
-    ("ARGON2_COST", "[3]", "[3, 65536]"),
+    ("ARGON2_COST", "[3]", "[2, 19456, 1]"),
+    ("ARGON2_COST", "[2, 19456, 0]", "[2, 19456, 1]"),
 ]
 
 
@@ -67,7 +68,7 @@ def test_good_values_are_parsed_once(monkeypatch, tmp_path):
         monkeypatch.setenv(f"ASN_{name}", value)
     config = app_module.create_app({"TESTING": True, "SECRET_KEY": "k"}).config
     assert config["MAX_FAILED_LOGINS"] == 7 and config["TRUSTED_PROXY"] == "10.0.0.2"
-    assert config["ARGON2_COST"] == (2, 32768) and config["FORGOT_MIN_SECONDS"] == 0.25
+    assert config["ARGON2_COST"] == (2, 32768, 1) and config["FORGOT_MIN_SECONDS"] == 0.25
     assert config["TIMEZONE"] == "Asia/Jayapura"
 
 

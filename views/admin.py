@@ -68,11 +68,15 @@ def masked_nik(last4: str) -> str:
     return security.masked_nik(last4)
 
 
+COUNT_CAP = 1000  # rows counted at most: an exact count of a million rows takes a pass over them
+
+
 @dataclass
 class Pager:
     page: int
     per_page: int
-    total: int
+    total: int  # at most COUNT_CAP
+    is_capped: bool = False  # more rows than COUNT_CAP match
 
     @property
     def pages(self) -> int:
@@ -84,7 +88,8 @@ def _pager(query, per_page):
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    pager = Pager(page, per_page, query.count())
+    counted = query.select(query.model.id).order_by().limit(COUNT_CAP + 1).count()
+    pager = Pager(page, per_page, min(counted, COUNT_CAP), counted > COUNT_CAP)
     pager.page = min(page, pager.pages)
     return query.paginate(pager.page, per_page), pager
 
@@ -185,10 +190,19 @@ def role_post(nip):
 # --------------------------------------------------------------------------- CSV upload
 
 
+UPLOAD_ROW_BYTES = 300  # a row with long names, units and positions; most are shorter
+
+
+def upload_limit_text() -> str:
+    """"64 MB (sekitar 220.000 baris)": what ASN_MAX_UPLOAD_LENGTH really allows."""
+    limit = current_app.config["MAX_UPLOAD_LENGTH"]
+    rows = limit // UPLOAD_ROW_BYTES // 1000 * 1000
+    return f"{limit // 2**20} MB (sekitar {rows:,} baris)".replace(",", ".")
+
+
 def _upload_page(status=200, errors=None, report=None):
     return respond("admin/upload.html", "console", status, errors=errors or {}, report=report,
-                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER),
-                   limit_mb=current_app.config["MAX_UPLOAD_LENGTH"] // 2**20)
+                   shown=UPLOAD_ERRORS_SHOWN, header=",".join(models.CSV_HEADER), limit=upload_limit_text())
 
 
 @bp.get("/pegawai/unggah")
@@ -214,9 +228,8 @@ def upload_post():
     try:
         upload = _read_upload(current_app.config["MAX_UPLOAD_LENGTH"])
     except RequestEntityTooLarge:
-        limit_mb = current_app.config["MAX_UPLOAD_LENGTH"] // 2**20
         return _upload_page(413, {"berkas": (
-            f"Berkas terlalu besar. Batasnya {limit_mb} MB (sekitar 100.000 baris). Bagi "
+            f"Berkas terlalu besar. Batasnya {upload_limit_text()}. Bagi "
             "berkas menjadi beberapa bagian, lalu unggah satu per satu.")})
     return _import(upload, models.import_employees, "employees.imported", _upload_page)
 
@@ -225,10 +238,10 @@ def _import(upload, importer, event: str, page):
     """Run `importer` on an uploaded CSV, audit it, and show `page` with the report."""
     if upload is None or not upload.filename:
         return page(422, {"berkas": "Pilih berkas CSV yang akan diunggah."})
-    report = importer(upload.read())
+    report = importer(upload.stream)
     audit(event, actor=current_user, detail=f"{upload.filename[:80]}: {report.created} baru, "
-                                            f"{report.updated} diperbarui, {len(report.errors)} baris ditolak")
-    return page(422 if report.errors and not report.imported else 200, report=report)
+                                            f"{report.updated} diperbarui, {report.rejected} baris ditolak")
+    return page(422 if report.rejected and not report.imported else 200, report=report)
 
 
 def _history_page(status=200, errors=None, report=None):
@@ -674,6 +687,11 @@ def app_toggle(client_id):
 
 
 
+# The filter's choices: every event the portal records has a label. Not read from the
+# table, which would mean a pass over every event at each view.
+EVENT_NAMES = sorted(EVENT_LABELS)
+
+
 def _audit_filters():
     """(the form as typed, AuditEvent.search arguments, errors by field)."""
     form = {name: request.args.get(name, "").strip()[:40] for name in ("nip", "event", "dari", "sampai")}
@@ -703,8 +721,8 @@ def audit_log():
     query = models.AuditEvent.search(**filters) if not errors else models.AuditEvent.select().where(False)
     events, pager = _pager(query, EVENTS_PER_PAGE)
     return respond("admin/audit.html", "console", 422 if errors else 200, form=form, errors=errors,
-                   events=list(events), pager=pager, labels=EVENT_LABELS,
-                   event_names=sorted(set(EVENT_LABELS) | set(models.AuditEvent.event_names())),
+                   events=list(events.dicts()), pager=pager, labels=EVENT_LABELS,
+                   event_names=EVENT_NAMES,
                    query_args={k: v for k, v in form.items() if v})
 
 

@@ -103,6 +103,7 @@ def _proof(account, password: str) -> str | None:
     the NIP exists or not."""
     cfg = current_app.config
     if security.verify_password(account.password_hash if account else None, password, cfg["ARGON2_COST"]):
+        account.upgrade_password_hash(password, cfg["ARGON2_COST"])
         return "password"
     if account is None:
         return None
