@@ -35,6 +35,7 @@ from peewee import (
 )
 from playhouse.db_url import connect
 
+import fields
 import migrations
 import security
 from security import now
@@ -192,8 +193,6 @@ STATUSES = ("aktif", "nonaktif", "cltn", "pensiun", "berhenti", "meninggal")
 CSV_HEADER = ("nip", "nik", "nama", "email", "telepon", "jenis_asn", "status", "instansi",
               "unit_kerja", "jabatan", "pangkat", "golongan", "tmt_cpns", "tmt_pangkat")
 OPTIONAL_COLUMNS = ("akhir_kontrak",)  # left unchanged when a file does not have them
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE_RE = re.compile(r"^(\+62|62|0)8[0-9]{7,12}$")
 
 
 # The NIK is kept as a keyed hash (HMAC with a key derived from ASN_SECRET_KEY) and its last
@@ -356,17 +355,6 @@ class ImportReport:
             self.errors.append((line, reason))
 
 
-def _parse_iso_date(text: str, label: str, required: bool):
-    if not text:
-        if required:
-            raise ValueError(f"{label} wajib diisi (format TTTT-BB-HH)")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{label} '{text}' bukan tanggal dengan format TTTT-BB-HH") from None
-
-
 def employee_row(row: dict) -> dict:
     """Validate one CSV row; returns the cleaned fields or raises ValueError with the
     reason in Bahasa Indonesia."""
@@ -392,16 +380,18 @@ def employee_row(row: dict) -> dict:
     values["status"] = values["status"].lower() or "aktif"
     if values["status"] not in STATUSES:
         raise ValueError("status harus salah satu dari: " + ", ".join(STATUSES))
-    values["email"] = values["email"].lower()
-    if values["email"] and not EMAIL_RE.match(values["email"]):
-        raise ValueError(f"email '{values['email']}' tidak valid")
-    values["telepon"] = re.sub(r"[\s\-]", "", values["telepon"])
-    if values["telepon"] and not PHONE_RE.match(values["telepon"]):
-        raise ValueError(f"telepon '{values['telepon']}' bukan nomor HP Indonesia yang valid")
-    values["tmt_cpns"] = _parse_iso_date(values["tmt_cpns"], "tmt_cpns", required=True)
-    values["tmt_pangkat"] = _parse_iso_date(values["tmt_pangkat"], "tmt_pangkat", required=False)
+    try:
+        values["email"] = fields.email(values["email"], required=False)
+    except fields.FieldError as exc:
+        raise ValueError(f"email '{values['email'][:60]}': {exc}") from None
+    try:
+        values["telepon"] = fields.phone(values["telepon"], required=False)
+    except fields.FieldError as exc:
+        raise ValueError(f"telepon '{values['telepon'][:30]}': {exc}") from None
+    values["tmt_cpns"] = fields.iso_date(values["tmt_cpns"], "tmt_cpns", required=True)
+    values["tmt_pangkat"] = fields.iso_date(values["tmt_pangkat"], "tmt_pangkat", required=False)
     if "akhir_kontrak" in row:  # optional column: end of a PPPK contract
-        values["akhir_kontrak"] = _parse_iso_date(row["akhir_kontrak"].strip(), "akhir_kontrak", required=False)
+        values["akhir_kontrak"] = fields.iso_date(row["akhir_kontrak"], "akhir_kontrak", required=False)
     return values
 
 
@@ -597,20 +587,20 @@ def import_history(data: bytes) -> ImportReport:
                     raise ValueError("nama jabatan wajib diisi")
                 if not row["unit_kerja_atau_golongan"] and kind == "pangkat":
                     raise ValueError("golongan wajib diisi")
-                tmt = _parse_iso_date(row["tmt"], "tmt", required=True)
+                tmt = fields.iso_date(row["tmt"], "tmt", required=True)
             except (ValueError, security.NipError) as exc:
                 report.reject(line, str(exc))
                 continue
             model = PositionHistory if kind == "jabatan" else RankHistory
-            fields = ({"jabatan": row["jabatan_atau_pangkat"], "unit_kerja": row["unit_kerja_atau_golongan"]}
+            record = ({"jabatan": row["jabatan_atau_pangkat"], "unit_kerja": row["unit_kerja_atau_golongan"]}
                       if kind == "jabatan" else
                       {"pangkat": row["jabatan_atau_pangkat"], "golongan": row["unit_kerja_atau_golongan"]})
             existing = model.get_or_none((model.employee == employee) & (model.tmt == tmt))
             if existing:
-                model.update(nomor_sk=row["nomor_sk"], **fields).where(model.id == existing.id).execute()
+                model.update(nomor_sk=row["nomor_sk"], **record).where(model.id == existing.id).execute()
                 report.updated += 1
             else:
-                model.create(employee=employee, tmt=tmt, nomor_sk=row["nomor_sk"], **fields)
+                model.create(employee=employee, tmt=tmt, nomor_sk=row["nomor_sk"], **record)
                 report.created += 1
     return report
 
@@ -1904,21 +1894,6 @@ TEMPORARY_PASSWORD_HOURS = 24
 
 # What "reset MFA" removes.
 MFA_MODELS = (Authenticator, RecoveryCode)
-
-
-def clean_employee_edit(form) -> tuple[dict, dict]:
-    """The contact data and status an admin may change: (values, errors by field)."""
-    values = {"email": (form.get("email") or "").strip().lower()[:254],
-              "telepon": re.sub(r"[\s\-]", "", form.get("telepon") or "")[:20],
-              "status": (form.get("status") or "").strip().lower()}
-    errors = {}
-    if values["email"] and not EMAIL_RE.match(values["email"]):
-        errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
-    if values["telepon"] and not PHONE_RE.match(values["telepon"]):
-        errors["telepon"] = "Nomor HP Indonesia tidak valid, contoh: 081234567890."
-    if values["status"] not in STATUSES:
-        errors["status"] = "Pilih salah satu status: " + ", ".join(STATUSES) + "."
-    return values, errors
 
 
 # --------------------------------------------------------------------------- retention

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, request, session
 
+import fields
 import mail
 import models
 import security
@@ -48,12 +49,8 @@ def _check_registration_form(form):
     form["nik"] = re.sub(r"\s", "", form["nik"])
     if not security.is_valid_nik(form["nik"]):
         errors["nik"] = "NIK terdiri dari 16 digit angka, seperti tertulis di KTP."
-    form["email"] = form["email"].strip().lower()
-    if not models.EMAIL_RE.match(form["email"]):
-        errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
-    form["telepon"] = re.sub(r"[\s\-]", "", form["telepon"])
-    if not models.PHONE_RE.match(form["telepon"]):
-        errors["telepon"] = "Nomor ponsel tidak valid, contoh: 081234567890."
+    form["email"] = fields.check(errors, "email", fields.email, form["email"]) or form["email"]
+    form["telepon"] = fields.check(errors, "telepon", fields.phone, form["telepon"]) or form["telepon"]
     return errors
 
 
@@ -284,8 +281,7 @@ def forgot_post():
         nip = security.parse_nip(form["nip"]).value
     except security.NipError as exc:
         errors["nip"] = str(exc)
-    if not models.EMAIL_RE.match(form["email"]):
-        errors["email"] = "Alamat email tidak valid, contoh: nama@instansi.go.id."
+    fields.check(errors, "email", fields.email, form["email"])
     if errors:
         return respond("account/forgot.html", "forgot_form", 422, errors=errors, form=form, sent=False)
     # The same answer, and the same time, whether or not the data match: every answer

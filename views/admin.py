@@ -25,6 +25,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+import fields
 import letters
 import mail
 import models
@@ -150,11 +151,25 @@ def employee(nip):
     return _employee_page(_employee_or_404(nip))
 
 
+def _employee_edit(form) -> tuple[dict, dict]:
+    """The contact data and status an admin may change: (values, errors by field)."""
+    errors = {}
+    values = {"email": fields.check(errors, "email", fields.email, form.get("email"), required=False),
+              "telepon": fields.check(errors, "telepon", fields.phone, form.get("telepon"), required=False),
+              "status": (form.get("status") or "").strip().lower()}
+    if values["status"] not in models.STATUSES:
+        errors["status"] = "Pilih salah satu status: " + ", ".join(models.STATUSES) + "."
+    for name in ("email", "telepon"):
+        if values[name] is None:  # shown again as typed, next to its message
+            values[name] = fields.squashed(form.get(name), 254)
+    return values, errors
+
+
 @bp.post("/pegawai/<nip>/data")
 @admin_only
 def employee_data_post(nip):
     employee, account = _target(nip)
-    values, errors = models.clean_employee_edit(request.form)
+    values, errors = _employee_edit(request.form)
     if errors:
         return _employee_page(employee, 422, errors, values)
     changed = [name for name, value in values.items() if getattr(employee, name) != value]
@@ -273,7 +288,7 @@ def document_post(nip):
         upload = _read_upload(models.Document.MAX_BYTES + 64 * 1024)  # room for the form fields
     except RequestEntityTooLarge:
         return _employee_page(employee, 413, {"berkas": f"Berkas terlalu besar. Batasnya {limit_mb} MB."})
-    form = {k: " ".join(request.form.get(k, "").split())[:100] for k in ("jenis", "nomor", "tanggal")}
+    form = {k: fields.squashed(request.form.get(k), 100) for k in ("jenis", "nomor", "tanggal")}
     errors = {}
     if not form["jenis"]:
         errors["jenis"] = "Isi jenis dokumen, misalnya \"SK Kenaikan Pangkat\"."
@@ -355,7 +370,7 @@ def leave_decide(request_id):
     if item.employee_id == current_user.employee_id:
         abort(403)  # nobody approves their own leave
     decision = request.form.get("keputusan", "")
-    note = " ".join(request.form.get("catatan", "").split())[:300]
+    note = fields.squashed(request.form.get("catatan"), 300)
     error = None
     if item.status != "diajukan":
         error = "Pengajuan ini sudah diputuskan."
@@ -476,7 +491,7 @@ def action_post(nip, action):
         flash(spec.not_needed, "info")
         return go("admin.employee", nip=employee.nip)
     checked = [key for key in VERIFICATIONS if key in request.form.getlist("verifikasi")]
-    reason = " ".join(request.form.get("alasan", "").split())
+    reason = fields.squashed(request.form.get("alasan"), 1000)
     errors = {}
     if not checked:
         errors["verifikasi"] = "Centang cara Anda memastikan identitas pegawai."
@@ -543,7 +558,7 @@ def registration_decide(request_id):
     employee, account = _target(item.employee.nip)
     decision = request.form.get("keputusan", "")
     checked = [key for key in VERIFICATIONS if key in request.form.getlist("verifikasi")]
-    reason = " ".join(request.form.get("alasan", "").split())[:200]
+    reason = fields.squashed(request.form.get("alasan"), 200)
     errors = {}
     if decision not in ("setujui", "tolak"):
         errors["keputusan"] = "Pilih setujui atau tolak."
@@ -581,7 +596,7 @@ def activation_letters():
 @bp.post("/surat-aktivasi")
 @admin_only
 def activation_letters_post():
-    unit = " ".join(request.form.get("unit", "").split())[:200]
+    unit = fields.squashed(request.form.get("unit"), 200)
     pdf, count = letters.activation_letters(
         models.ActivationLetter.recipients(unit), current_app.config["SECRET_KEY"],
         current_app.config["BASE_URL"] or request.url_root.rstrip("/"), current_app.config["HELPDESK_CONTACT"])
@@ -627,7 +642,7 @@ def apps():
 @bp.post("/aplikasi")
 @admin_only
 def app_add():
-    form = {"name": " ".join(request.form.get("name", "").split())[:100],
+    form = {"name": fields.squashed(request.form.get("name"), 100),
             "redirect_uris": request.form.get("redirect_uris", "")[:4000],
             "post_logout_redirect_uris": request.form.get("post_logout_redirect_uris", "")[:4000],
             "backchannel_logout_uri": request.form.get("backchannel_logout_uri", "").strip()[:500],

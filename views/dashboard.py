@@ -3,11 +3,11 @@ requests, notifications, account security and contact details."""
 
 import io
 import re
-from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, request, send_file
 from flask_login import current_user, login_required, logout_user
 
+import fields
 import mail
 import models
 import security
@@ -47,8 +47,8 @@ def _header():
 
 def _parse_date(text: str):
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return fields.iso_date(text, "tanggal", required=True)
+    except fields.FieldError:
         return None
 
 
@@ -214,10 +214,11 @@ def authenticator_add():
 @bp.post("/dashboard/keamanan/autentikator/baru")
 @limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
 def authenticator_add_post():
-    device_name = " ".join(request.form.get("device_name", "").split())[:100]
-    if not device_name or len(device_name) > 40:
-        return _add_authenticator_page(422, {"device_name": "Isi nama perangkat (paling banyak 40 karakter)."},
-                                       device_name)
+    errors = {}
+    device_name = fields.check(errors, "device_name", fields.device_name, request.form.get("device_name"))
+    if errors or not device_name:
+        errors.setdefault("device_name", "Isi nama perangkat, misalnya \"Ponsel kantor\".")
+        return _add_authenticator_page(422, errors, fields.squashed(request.form.get("device_name"), 100))
     errors = reauthenticate()
     if errors:
         return _add_authenticator_page(422, errors, device_name)
@@ -339,20 +340,14 @@ def contact():
 @limiter.limit(lambda: current_app.config["RESEND_RATE_LIMIT"])
 def contact_post():
     field = request.form.get("field", "")
-    value = request.form.get("value", "")[:100].strip()
+    typed = request.form.get("value", "")[:300]
     employee = current_user.employee
-    if field == "email":
-        value = value.lower()
-        valid = bool(models.EMAIL_RE.match(value))
-    elif field == "telepon":
-        value = re.sub(r"[\s\-]", "", value)
-        valid = bool(models.PHONE_RE.match(value))
-    else:
+    if field not in CONTACT_FIELDS:
         abort(400)
-    if not valid:
-        message = ("Alamat email tidak valid, contoh: nama@instansi.go.id." if field == "email"
-                   else "Nomor ponsel tidak valid, contoh: 081234567890.")
-        return _contact_page(422, errors={field: message}, form={field: value})
+    errors = {}
+    value = fields.check(errors, field, fields.email if field == "email" else fields.phone, typed)
+    if errors:
+        return _contact_page(422, errors=errors, form={field: typed.strip()[:100]})
     if value == getattr(employee, field):
         return _contact_page(422, errors={field: f"Itu sudah {CONTACT_FIELDS[field]} Anda sekarang."},
                              form={field: value})

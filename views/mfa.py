@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from htmx_flask import make_response
 
 import demo
+import fields
 import mail
 import models
 import security
@@ -86,11 +87,11 @@ def setup_post():
     account, elsewhere = _setup_account()
     if elsewhere:
         return elsewhere
-    device_name = " ".join(request.form.get("device_name", "").split())[:100]
     code = security.normalize_otp(request.form.get("otp", ""))[:32]
     errors = {}
-    if len(device_name) > 40:
-        errors["device_name"] = "Nama perangkat paling banyak 40 karakter."
+    device_name = fields.check(errors, "device_name", fields.device_name, request.form.get("device_name"))
+    if device_name is None:
+        device_name = fields.squashed(request.form.get("device_name"), 100)
     if not (len(code) == 6 and code.isdigit()):
         errors["otp"] = "Kode OTP terdiri dari 6 digit angka yang tampil di aplikasi."
     if errors:
