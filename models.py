@@ -838,6 +838,21 @@ class Lockable(BaseModel):
         self.failed_count, self.locked_until, self.lock_count = 0, None, 0
 
 
+@dataclass(frozen=True)
+class SecondFactor:
+    """What a typed second factor turned out to be: `kind` "otp", "recovery_code" or
+    "malformed"; `result` "ok", "replayed" or "wrong"; `skew` the phone clock's offset
+    in minutes when a wrong OTP would have been right at another time."""
+
+    kind: str
+    result: str
+    skew: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.result == "ok"
+
+
 class Account(Lockable):
     """One per employee who has tried to sign in. No password hash means no password of
     their own yet: the first sign-in is proved as ASN_FIRST_LOGIN says (see views.auth).
@@ -931,6 +946,24 @@ class Account(Lockable):
         time step), "replayed" when it was valid but already used, else "wrong"."""
         results = [a.use_code(code, secret_key) for a in self.confirmed_authenticators()]
         return "ok" if "ok" in results else "replayed" if "replayed" in results else "wrong"
+
+    def check_second_factor(self, typed: str, secret_key: str) -> "SecondFactor":
+        """An OTP or a recovery code, whichever `typed` is (people type what they have).
+        A wrong OTP that one of the authenticators would have given a few minutes off is
+        diagnosed (`skew`), and stays wrong. Counting failures is the caller's, against
+        the counter of the browser that typed it."""
+        code = security.normalize_otp(typed)
+        if len(code) == 6 and code.isdigit():
+            result = self.use_otp(code, secret_key)
+            skew = None
+            if result == "wrong":
+                skew = next((minutes for a in self.confirmed_authenticators()
+                             if (minutes := security.totp_skew_minutes(a.secret(secret_key), code, now()))
+                             is not None), None)
+            return SecondFactor("otp", result, skew)
+        if len(normalize_recovery_code(typed)) == RECOVERY_CODE_LENGTH:
+            return SecondFactor("recovery_code", "ok" if RecoveryCode.use(self, typed, secret_key) else "wrong")
+        return SecondFactor("malformed", "wrong")
 
     @property
     def has_mfa(self) -> bool:
@@ -1029,6 +1062,13 @@ class Authenticator(BaseModel):
     def secret(self, secret_key: str) -> str:
         return security.decrypt(self.secret_encrypted, secret_key)
 
+    def check_enrollment(self, code: str, secret_key: str) -> SecondFactor:
+        """The first code from the app being enrolled, with the same diagnosis of a skewed
+        phone clock as at sign-in."""
+        result = self.use_code(code, secret_key)
+        skew = security.totp_skew_minutes(self.secret(secret_key), code, now()) if result == "wrong" else None
+        return SecondFactor("otp", result, skew)
+
     def use_code(self, code: str, secret_key: str) -> str:
         """"ok", "replayed" or "wrong". A code's time step is claimed with a
         compare-and-set update so two requests can never both use it."""
@@ -1087,6 +1127,7 @@ def _decrypts(ciphertext: str, secret_key: str) -> bool:
 # --------------------------------------------------------------------------- recovery codes
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+RECOVERY_CODE_LENGTH = 10
 
 
 def normalize_recovery_code(typed: str) -> str:

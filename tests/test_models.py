@@ -7,6 +7,7 @@ import pyotp
 import pytest
 
 import models
+import security
 from tests.helpers import HEADER, NIP, ROW_AYU, ROW_BUDI, csv_bytes, make_employee
 
 
@@ -220,3 +221,20 @@ def test_optional_contract_end_column(db):
     assert ayu.nama == "Ayu L." and ayu.akhir_kontrak == date(2028, 2, 29)
     bad = (HEADER + ",akhir_kontrak\n" + ROW_AYU + ",29-02-2028\n").encode()
     assert "akhir_kontrak" in models.import_employees(bad).errors[0][1]
+
+
+def test_second_factor_outcomes(db, clock):
+    account = models.Account.for_employee(make_employee())
+    secret = security.new_totp_secret()
+    models.Authenticator.create(account=account, name="Ponsel", confirmed_at=clock.now(),
+                                secret_encrypted=security.encrypt(secret, "k"))
+    codes = models.RecoveryCode.generate(account, "k")
+    at = clock.now().replace(tzinfo=UTC).timestamp()
+    right = pyotp.TOTP(secret).at(at)
+    assert account.check_second_factor(right, "k") == models.SecondFactor("otp", "ok")
+    assert account.check_second_factor(right, "k") == models.SecondFactor("otp", "replayed")
+    skewed = account.check_second_factor(pyotp.TOTP(secret).at(at + 300), "k")
+    assert (skewed.kind, skewed.result, skewed.skew) == ("otp", "wrong", 5)
+    assert account.check_second_factor(codes[0], "k") == models.SecondFactor("recovery_code", "ok")
+    assert account.check_second_factor(codes[0], "k").result == "wrong"  # once only
+    assert account.check_second_factor("12", "k").kind == "malformed"

@@ -315,59 +315,53 @@ def recovery_post():
 def _second_factor(account, typed: str, page):
     """Check an OTP or a recovery code (either form takes both: people type what they
     have), and answer with `page` on failure."""
-    code = security.normalize_otp(typed)
-    is_otp = len(code) == 6 and code.isdigit()
-    if not is_otp and len(models.normalize_recovery_code(typed)) != 10:
-        message = ("Masukkan 6 digit kode OTP dari aplikasi autentikator." if page is _otp_page else
-                   "Kode pemulihan terdiri dari 10 huruf dan angka, misalnya abcde-23456.")
-        return page(account, 422, message, ("salah-memasukkan-otp", "autentikator-hilang"))
+    if not typed.strip() or len(typed) > 40:
+        return _malformed(account, page)
     counter = failure_counter(account)
     if not take_attempt(counter):
         audit("login.locked", account=account, detail="OTP saat akun terkunci")
         return page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
-    secret_key = current_app.config["SECRET_KEY"]
-    if is_otp:
-        result = account.use_otp(code, secret_key)
-        passed = result == "ok"
-    else:
-        passed = models.RecoveryCode.use(account, typed, secret_key)
-    if settle_attempt(counter, passed, account=account):
-        audit("otp.failed" if is_otp else "recovery_code.failed", account=account)
+    factor = account.check_second_factor(typed, current_app.config["SECRET_KEY"])
+    if factor.kind == "malformed":
+        counter.give_back_attempt()  # nothing was checked
+        return _malformed(account, page)
+    event = {"otp": {"ok": "otp.ok", "replayed": "otp.replayed", "wrong": "otp.failed"},
+             "recovery_code": {"ok": "recovery_code.used", "wrong": "recovery_code.failed"}}[factor.kind][factor.result]
+    if settle_attempt(counter, factor.passed, account=account):
+        audit(event, account=account)
         return page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
-    if passed and is_otp:
-        audit("otp.ok", account=account)
+    if factor.passed and factor.kind == "otp":
+        audit(event, account=account)
         return finish_login(account, "otp")
-    if passed:
+    if factor.passed:
         left = models.RecoveryCode.remaining(account)
-        audit("recovery_code.used", account=account, detail=f"sisa {left}")
+        audit(event, account=account, detail=f"sisa {left}")
         mail.send_email(account.employee.email, "Kode pemulihan akun Anda dipakai", "recovery_code_used",
                         nip=account.employee.nip, nama=account.employee.nama, when=now(), left=left)
         flash(f"Anda masuk dengan kode pemulihan. Sisa kode: {left}. Jika autentikator hilang, "
               "hubungi helpdesk untuk mendaftarkan perangkat baru.", "info")
         return finish_login(account, "recovery_code")
-    if not is_otp:
-        audit("recovery_code.failed", account=account)
+    audit(event, account=account, detail="" if factor.skew is None else f"jam ponsel {factor.skew:+d} menit")
+    if factor.kind == "recovery_code":
         error, help = "Kode pemulihan salah atau sudah pernah dipakai.", ("autentikator-hilang",)
-    elif result == "replayed":
-        audit("otp.replayed", account=account)
+    elif factor.result == "replayed":
         error = ("Kode ini sudah pernah dipakai. Tunggu sampai aplikasi menampilkan kode "
                  "berikutnya (berganti setiap 30 detik), lalu masukkan kode baru itu.")
         help = ("salah-memasukkan-otp",)
+    elif factor.skew is not None:
+        error, help = security.clock_skew_message(factor.skew), ("kode-otp-tidak-valid",)
     else:
-        skew = None  # diagnosis only: a code from a skewed phone clock stays a wrong code
-        for authenticator in account.confirmed_authenticators():
-            skew = security.totp_skew_minutes(authenticator.secret(secret_key), code, now())
-            if skew is not None:
-                break
-        audit("otp.failed", account=account, detail="" if skew is None else f"jam ponsel {skew:+d} menit")
-        if skew is None:
-            error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
-                     "otomatis, lalu masukkan kode yang sedang tampil.")
-            help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
-        else:
-            error, help = security.clock_skew_message(skew), ("kode-otp-tidak-valid",)
+        error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
+                 "otomatis, lalu masukkan kode yang sedang tampil.")
+        help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
     left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
     return page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
+
+
+def _malformed(account, page):
+    message = ("Masukkan 6 digit kode OTP dari aplikasi autentikator." if page is _otp_page else
+               "Kode pemulihan terdiri dari 10 huruf dan angka, misalnya abcde-23456.")
+    return page(account, 422, message, ("salah-memasukkan-otp", "autentikator-hilang"))
 
 
 # --------------------------------------------------------------------------- cancel and logout

@@ -100,13 +100,11 @@ def setup_post():
 
     secret_key = current_app.config["SECRET_KEY"]
     authenticator = models.Authenticator.pending_for(account, secret_key)
-    result = authenticator.use_code(code, secret_key)
-    if result != "ok":
-        # Diagnosis only: a code from a skewed phone clock is still refused.
-        skew = None if result != "wrong" else security.totp_skew_minutes(
-            authenticator.secret(secret_key), code, now())
+    factor = authenticator.check_enrollment(code, secret_key)
+    if not factor.passed:
+        skew = factor.skew  # diagnosis only: a code from a skewed phone clock is still refused
         audit("mfa.enroll_failed", account=account,
-              detail=result if skew is None else f"{result}; jam ponsel {skew:+d} menit")
+              detail=factor.result if skew is None else f"{factor.result}; jam ponsel {skew:+d} menit")
         if skew is None:
             errors["otp"] = ("Kode tidak cocok. Pastikan akun di aplikasi ditambahkan dari langkah 2 "
                              "(bukan yang lama), jam ponsel diatur otomatis, lalu masukkan kode "
