@@ -358,12 +358,30 @@ def _error_page(status: int, title: str, message: str):
     return render_template("error.html", title=title, message=message), status
 
 
+# What each error page says: (title, message). A CSRF failure is a 400 of its own.
+ERROR_PAGES = {
+    CSRFError: ("Sesi formulir berakhir", "Formulir ini sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu "
+                                          "coba lagi."),
+    400: ("Permintaan tidak valid", "Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi."),
+    403: ("Akses ditolak", "Anda tidak berhak membuka halaman ini."),
+    404: ("Halaman tidak ditemukan", "Alamat yang Anda buka tidak ada. Periksa kembali alamatnya."),
+    405: ("Cara akses tidak diizinkan", "Halaman ini tidak dapat dibuka dengan cara tersebut."),
+    413: ("Data terlalu besar", "Data yang dikirim terlalu besar."),
+    429: ("Terlalu banyak percobaan", "Terlalu banyak permintaan dari jaringan Anda. Tunggu sebentar (sekitar satu "
+                                     "menit) lalu coba lagi."),
+    500: ("Terjadi gangguan", "Maaf, terjadi gangguan pada server. Coba lagi beberapa saat lagi."),
+}
+
+
 def _register_error_handlers(app):
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc):
-        return _error_page(400, "Sesi formulir berakhir",
-                           "Formulir ini sudah kedaluwarsa atau tidak sah. Muat ulang "
-                           "halaman lalu coba lagi.")
+    for error, (title, message) in ERROR_PAGES.items():
+        def handler(exc, title=title, message=message):
+            status = getattr(exc, "code", None) or 500
+            body, status, *headers = _error_page(status, title, message)
+            # A 405 says which methods the URL takes (the Allow header).
+            extra = dict(exc.get_headers()) if status == 405 else {}
+            return body, status, {**(headers[0] if headers else {}), **extra}
+        app.register_error_handler(error, handler)
 
     @app.errorhandler(SecurityError)
     def untrusted_host(exc):
@@ -371,41 +389,6 @@ def _register_error_handlers(app):
         return ("<!doctype html><html lang=\"id\"><meta charset=\"utf-8\"><title>Alamat tidak dikenal</title>"
                 "<p>Portal ASN Digital hanya melayani alamat resminya. Periksa alamat yang Anda buka.</p></html>",
                 400, {"Content-Type": "text/html; charset=utf-8"})
-
-    @app.errorhandler(400)
-    def bad_request(exc):
-        return _error_page(400, "Permintaan tidak valid",
-                           "Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi.")
-
-    @app.errorhandler(403)
-    def forbidden(exc):
-        return _error_page(403, "Akses ditolak", "Anda tidak berhak membuka halaman ini.")
-
-    @app.errorhandler(404)
-    def not_found(exc):
-        return _error_page(404, "Halaman tidak ditemukan",
-                           "Alamat yang Anda buka tidak ada. Periksa kembali alamatnya.")
-
-    @app.errorhandler(405)
-    def method_not_allowed(exc):
-        body, status, *headers = _error_page(405, "Cara akses tidak diizinkan",
-                                             "Halaman ini tidak dapat dibuka dengan cara tersebut.")
-        return body, status, {**(headers[0] if headers else {}), **dict(exc.get_headers())}
-
-    @app.errorhandler(413)
-    def too_large(exc):
-        return _error_page(413, "Data terlalu besar", "Data yang dikirim terlalu besar.")
-
-    @app.errorhandler(429)
-    def too_many(exc):
-        return _error_page(429, "Terlalu banyak percobaan",
-                           "Terlalu banyak permintaan dari jaringan Anda. Tunggu sebentar "
-                           "(sekitar satu menit) lalu coba lagi.")
-
-    @app.errorhandler(500)
-    def server_error(exc):
-        return _error_page(500, "Terjadi gangguan",
-                           "Maaf, terjadi gangguan pada server. Coba lagi beberapa saat lagi.")
 
 
 # --------------------------------------------------------------------------- CLI
