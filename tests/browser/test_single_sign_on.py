@@ -10,7 +10,9 @@ from urllib.parse import urlencode, urlparse
 import pytest
 from playwright.sync_api import expect
 
+import demo
 import models
+from tests.browser.conftest import LiveServer
 from tests.browser.relying_party import RelyingParty
 from tests.browser.test_journey import (
     NAME,
@@ -214,3 +216,55 @@ def test_prompt_none_without_a_session_answers_login_required(page, live_server,
     expect(page.locator("#error")).to_have_text("login_required")
     assert [error["error"] for error in ekinerja.errors] == ["login_required"]
     assert ekinerja.sign_ins == []
+
+
+@pytest.fixture
+def demo_page(browser, tmp_path, java_script_enabled):
+    """A page on a portal in demo mode (with e-Kinerja (demo))."""
+    server = LiveServer(tmp_path / "demo.db", DEMO=True)
+    context = browser.new_context(base_url=server.url, java_script_enabled=java_script_enabled, locale="id-ID",
+                                  timezone_id="Asia/Jakarta", viewport={"width": 360, "height": 740})
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page(), server
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_the_demo_app_shows_a_class_single_sign_on(demo_page, clock, java_script_enabled):
+    page, server = demo_page
+    siti = demo.DEMO_EMPLOYEES[1]
+    cfg = server.app.config
+    with models.db.connection_context():
+        account = models.Account.for_employee(models.Employee.by_nip(siti["nip"]))
+        account.set_password(PASSWORD, cfg["ARGON2_COST"])
+        authenticator = models.Authenticator.pending_for(account, cfg["SECRET_KEY"])
+        authenticator.confirm("Ponsel pribadi")
+        secret = authenticator.secret(cfg["SECRET_KEY"])
+
+    page.goto("/login")
+    page.locator(".demo-banner").get_by_role("link", name="e-Kinerja (demo)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("e-Kinerja (demo)")
+    page.get_by_role("link", name="Masuk dengan Portal ASN Digital").click()
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("NIP", exact=True).fill(siti["nip"])
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/otp")
+    page.locator("#otp").fill(code_at_server_time(secret, clock))
+    submit(page, "Verifikasi", "/login/otp", java_script_enabled)
+    expect(page.get_by_role("heading", level=1)).to_have_text("e-Kinerja (demo) meminta izin")
+    page.get_by_role("button", name="Izinkan", exact=True).click()
+
+    expect(page).to_have_url(url_is("/pelatih/ekinerja/"))
+    expect(page.get_by_role("status")).to_contain_text(f"Anda masuk sebagai {siti['nama']}")
+    expect(page.locator('[data-claim="nip"]')).to_have_text(siti["nip"])
+    expect(page.locator('[data-claim="unit_kerja"]')).to_have_text(siti["unit_kerja"])
+    expect(page.locator('[data-claim="amr"]')).to_have_text("pwd, otp, mfa")
+
+    page.get_by_role("button", name="Keluar dari e-Kinerja (demo)").click()
+    expect(page).to_have_url(re.compile(r"/pelatih/ekinerja/\?state=keluar$"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Anda telah keluar dari e-Kinerja (demo) dan dari Portal ASN Digital.")
+    page.goto("/dashboard")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
