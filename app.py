@@ -157,7 +157,8 @@ def create_app(config=None):
                     "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
                     "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
         if app.config["DEMO"]:
-            demo.seed()
+            with app.app_context():
+                demo.seed()
 
     Htmx(app)
     app.request_class = Request

@@ -1,16 +1,25 @@
 """Demo employees for trainers and for trying the portal, and the trainer's tools: the
-eight common problems as scenarios, and a virtual phone (an authenticator app) for a
-classroom without real phones. Only used in demo mode: its two tables exist only in a
-demo database."""
+eight common problems as scenarios, a virtual phone (an authenticator app) for a
+classroom without real phones, and e-Kinerja (demo), an app that signs in through the
+portal. Only used in demo mode: its two tables exist only in a demo database."""
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
 import pyotp
+from flask import current_app
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
 import mail
@@ -125,6 +134,10 @@ def seed(participants: int = 0):
                 models.Document.create(employee=employee, jenis=jenis, nomor=f"800/{tmt.year}/{employee.id:03d}",
                                        tanggal=tmt, filename=f"{jenis.lower().replace(' ', '-')}-{nip}.pdf",
                                        size=len(content), content=content)
+
+
+    cfg = current_app.config
+    demo_app_client(cfg["BASE_URL"] or f"http://{cfg['HOST']}:{cfg['PORT']}", cfg["SECRET_KEY"])
 
 
 def tiny_pdf(lines) -> bytes:
@@ -446,3 +459,108 @@ def add_key(employee, typed: str, key: str) -> str | None:
 
 def phone_entry(entry_id: int):
     return PhoneEntry.get_or_none(PhoneEntry.id == entry_id)
+
+
+# --------------------------------------------------------------------------- e-Kinerja (demo)
+# An app of the instansi as a class sees it: it signs in through the portal with a real
+# OpenID Connect code flow (its own HTTP requests to the portal's token endpoint and keys),
+# shows the claims it received, and signs out through the portal.
+
+DEMO_APP_ID = "ekinerja-demo"
+DEMO_APP_NAME = "e-Kinerja (demo)"
+DEMO_APP_SCOPE = "openid profile email phone asn"
+DEMO_APP_PATH = "/pelatih/ekinerja/"
+DEMO_APP_CALLBACK = "/pelatih/ekinerja/kembali"
+# What the demo app shows of each claim it received, in the order shown.
+DEMO_APP_CLAIM_LABELS = {
+    "sub": "Tanda pengenal untuk aplikasi ini (sub, bukan NIP)", "name": "Nama", "nip": "NIP",
+    "jenis_asn": "Jenis ASN", "status": "Status", "instansi": "Instansi", "unit_kerja": "Unit kerja",
+    "jabatan": "Jabatan", "pangkat": "Pangkat", "golongan": "Golongan", "email": "Email",
+    "email_verified": "Email terverifikasi", "phone_number": "Nomor ponsel",
+    "phone_number_verified": "Nomor ponsel terverifikasi", "amr": "Cara masuk (amr)",
+    "acr": "Tingkat keamanan (acr)", "auth_time": "Waktu masuk di portal (auth_time)", "iss": "Penerbit (iss)",
+}
+
+
+class DemoAppError(Exception):
+    """The demo app could not complete a sign-in (the portal's answer was refused)."""
+
+
+def demo_app_secret(secret_key) -> str:
+    """The demo app's client secret, derived from the portal's key: nothing to store."""
+    key = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode()
+    return hmac.new(key, b"ekinerja-demo client secret", hashlib.sha256).hexdigest()
+
+
+def demo_app_client(address: str, secret_key):
+    """The demo app as a registered client, with the callback at `address` (the portal's
+    address as the class opens it: a trainer's laptop, a room's IP address)."""
+    address = address.rstrip("/")
+    secret_hash = models.client_secret_hash(demo_app_secret(secret_key))
+    client = models.OidcClient.get_or_none(models.OidcClient.client_id == DEMO_APP_ID)
+    if client is None:
+        client = models.OidcClient.create(client_id=DEMO_APP_ID, name=DEMO_APP_NAME, redirect_uris="",
+                                          secret_hash=secret_hash)
+    redirects, after_logout = client.redirect_uri_list, client.post_logout_uri_list
+    if (address + DEMO_APP_CALLBACK not in redirects or address + DEMO_APP_PATH not in after_logout
+            or client.secret_hash != secret_hash):
+        client.redirect_uris = "\n".join(sorted({*redirects, address + DEMO_APP_CALLBACK}))
+        client.post_logout_redirect_uris = "\n".join(sorted({*after_logout, address + DEMO_APP_PATH}))
+        client.secret_hash = secret_hash
+        client.save()
+    return client
+
+
+def demo_app_request(address: str) -> tuple:
+    """Where the demo app sends the browser to sign in, and what it keeps until it comes back
+    (state, nonce and the PKCE verifier)."""
+    pending = {"state": secrets.token_urlsafe(16), "nonce": secrets.token_urlsafe(16),
+               "verifier": secrets.token_urlsafe(48)}
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(pending["verifier"].encode()).digest()).rstrip(b"=")
+    query = urllib.parse.urlencode({
+        "response_type": "code", "client_id": DEMO_APP_ID, "redirect_uri": address + DEMO_APP_CALLBACK,
+        "scope": DEMO_APP_SCOPE, "state": pending["state"], "nonce": pending["nonce"],
+        "code_challenge": challenge.decode(), "code_challenge_method": "S256"})
+    return f"{address}/oidc/authorize?{query}", pending
+
+
+def _fetch(url: str, data: dict | None = None, secret: str = "") -> dict:
+    headers = {"Accept": "application/json"}
+    if secret:  # client_secret_basic
+        credentials = f"{urllib.parse.quote(DEMO_APP_ID)}:{urllib.parse.quote(secret)}"
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    # The portal's own address (ASN_BASE_URL, or in demo mode the one the class opened).
+    call = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(call, timeout=10) as answer:  # noqa: S310
+            return json.loads(answer.read())
+    except (OSError, ValueError) as exc:
+        raise DemoAppError(f"{url}: {exc}") from exc
+
+
+def demo_app_sign_in(address: str, secret_key, code: str, pending: dict) -> tuple:
+    """The code exchanged at the portal's token endpoint (found by discovery), the ID token
+    checked with the portal's published keys; returns (claims, ID token)."""
+    discovery = _fetch(address + "/.well-known/openid-configuration")
+    tokens = _fetch(discovery["token_endpoint"], secret=demo_app_secret(secret_key), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": address + DEMO_APP_CALLBACK,
+        "code_verifier": pending["verifier"]})
+    if "id_token" not in tokens:
+        raise DemoAppError("no ID token")
+    try:
+        keys = KeySet.import_key_set(_fetch(discovery["jwks_uri"]))
+        token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"])
+        jwt.JWTClaimsRegistry(now=int(now().replace(tzinfo=UTC).timestamp()), leeway=60,
+                              iss={"essential": True, "value": discovery["issuer"]},
+                              aud={"essential": True, "value": DEMO_APP_ID},
+                              nonce={"essential": True, "value": pending["nonce"]}).validate(token.claims)
+    except (JoseError, ValueError) as exc:
+        raise DemoAppError(f"ID token: {exc}") from exc
+    return dict(token.claims), tokens["id_token"]
+
+
+def demo_app_logout_url(address: str, id_token: str) -> str:
+    """RP-Initiated Logout: the portal signs the browser out and comes back to the demo app."""
+    return f"{address}/oidc/logout?" + urllib.parse.urlencode({
+        "id_token_hint": id_token, "post_logout_redirect_uri": address + DEMO_APP_PATH, "state": "keluar"})

@@ -4,13 +4,16 @@ page, and nothing of it at all when demo mode is off."""
 
 import logging
 import re
+from urllib.parse import unquote
 
+import pyotp
 import pytest
 
 import demo
 import models
 import security
 from tests.helpers import change_password, first_login, make_employee, prove_first_login
+from tests.oidc_helpers import consent_fields, target
 
 BUDI, BUDI_NIK = "199001012020011001", "3273010101900001"
 SITI = "198507152010012002"
@@ -518,3 +521,85 @@ def test_scenario_names_the_mailbox_to_open(trainer):
 def test_participant_numbers_are_bounded(demo_app):
     result = demo_app.test_cli_runner().invoke(args=["seed-demo", "--peserta", "500"])
     assert result.exit_code != 0 and "500" in result.output
+
+
+# --------------------------------------------------------------------------- e-Kinerja (demo)
+
+
+@pytest.fixture
+def demo_server(tmp_path):
+    """Demo mode on a real loopback server: e-Kinerja (demo) exchanges its code with a real
+    HTTP request to the portal's token endpoint."""
+    from tests.browser.conftest import LiveServer
+
+    server = LiveServer(tmp_path / "portal.db", DEMO=True, WTF_CSRF_ENABLED=False)
+    yield server
+    server.stop()
+
+
+def enrolled_demo_account(app, nip) -> str:
+    with models.db.connection_context():
+        account = models.Account.for_employee(models.Employee.by_nip(nip))
+        account.set_password(NEW_PASSWORD, app.config["ARGON2_COST"])
+        authenticator = models.Authenticator.pending_for(account, app.config["SECRET_KEY"])
+        authenticator.confirm("Ponsel pribadi")
+        return authenticator.secret(app.config["SECRET_KEY"])
+
+
+def test_the_demo_app_signs_in_through_the_portal_shows_the_claims_and_signs_out(demo_server):
+    base = demo_server.url
+    secret = enrolled_demo_account(demo_server.app, SITI)
+    browser = demo_server.app.test_client()
+    with models.db.connection_context():  # registered by the demo seeding
+        assert models.OidcClient.get(models.OidcClient.client_id == demo.DEMO_APP_ID).name == "e-Kinerja (demo)"
+    home = browser.get(base + "/pelatih/ekinerja/")
+    assert "Masuk dengan Portal ASN Digital" in text(home)
+    assert 'href="/pelatih/ekinerja/"' in text(browser.get(base + "/bantuan/"))  # the demo banner
+
+    to_portal = browser.get(base + "/pelatih/ekinerja/masuk")
+    assert to_portal.location.startswith(base + "/oidc/authorize?") and "code_challenge=" in to_portal.location
+    to_login = browser.get(to_portal.location)
+    next_url = re.search(r"next=([^&]+)", to_login.location).group(1)
+    assert browser.post(base + "/login", data={"nip": SITI, "password": NEW_PASSWORD,
+                                               "next": unquote(next_url)}).location == "/login/otp"
+    back = browser.post(base + "/login/otp", data={"otp": pyotp.TOTP(secret).now()})
+    consent = browser.get(base + back.location)
+    assert "e-Kinerja (demo) meminta izin" in text(consent)
+    callback = target(browser.post(base + "/oidc/authorize",
+                                   data={**consent_fields(text(consent)), "keputusan": "izinkan"}))
+    assert callback.startswith(base + "/pelatih/ekinerja/kembali?code=")
+
+    signed_in = browser.get(callback)  # the token exchange: real HTTP to the portal
+    assert signed_in.status_code == 302, text(signed_in)
+    page = text(browser.get(base + signed_in.location))
+    assert "Anda masuk sebagai <strong>Siti Rahmawati, S.E.</strong>" in page
+    assert f'<dd data-claim="nip">{SITI}</dd>' in page
+    assert '<dd data-claim="amr">pwd, otp, mfa</dd>' in page
+    assert 'data-claim="sub"' in page and f'data-claim="sub">{SITI}' not in page
+    assert browser.get(callback).status_code == 400  # the same answer twice: the app has moved on
+
+    # Signing out of the app signs out of the portal too, and comes back to the app.
+    to_logout = browser.post(base + "/pelatih/ekinerja/keluar")
+    assert to_logout.status_code == 303 and to_logout.location.startswith(base + "/oidc/logout?id_token_hint=")
+    after = target(browser.get(to_logout.location))
+    assert after == base + "/pelatih/ekinerja/?state=keluar"
+    page = text(browser.get(after))
+    assert "Anda telah keluar dari e-Kinerja (demo) dan dari Portal ASN Digital" in page
+    assert 'data-claim="nip"' not in page
+    assert browser.get(base + "/dashboard").location.startswith("/login")
+
+
+def test_the_demo_app_takes_a_refusal_and_junk_without_a_500(demo_server):
+    browser = demo_server.app.test_client()
+    base = demo_server.url
+    assert browser.get(base + "/pelatih/ekinerja/kembali?code=x&state=y").status_code == 400
+    browser.get(base + "/pelatih/ekinerja/masuk")
+    refused = browser.get(base + "/pelatih/ekinerja/kembali?error=access_denied&state=nope")
+    assert refused.status_code == 400
+    state = re.search(r"state=([^&]+)", browser.get(base + "/pelatih/ekinerja/masuk").location).group(1)
+    refused = browser.get(base + f"/pelatih/ekinerja/kembali?error=access_denied&state={state}")
+    assert refused.status_code == 200 and "Anda menolak memberi izin" in text(refused)
+    state = re.search(r"state=([^&]+)", browser.get(base + "/pelatih/ekinerja/masuk").location).group(1)
+    wrong_code = browser.get(base + f"/pelatih/ekinerja/kembali?code=bukan-kode&state={state}")
+    assert wrong_code.status_code == 400 and "tidak dapat menyelesaikan masuk" in text(wrong_code)
+    assert browser.post(base + "/pelatih/ekinerja/keluar").location == "/pelatih/ekinerja/"

@@ -1,15 +1,22 @@
 """Trainer tools for classroom demonstrations: a console to reset demo accounts and put
-them into the common problems, a virtual phone (authenticator codes and SMS) and a demo
-mailbox. Everything here answers 404 unless demo mode is on, and touches demo accounts only."""
+them into the common problems, a virtual phone (authenticator codes and SMS), a demo
+mailbox, and e-Kinerja (demo), an app that signs in through the portal. Everything here
+answers 404 unless demo mode is on, and touches demo accounts only."""
 
 import html
+import logging
 import re
+from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, request
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
 import demo
-from views import audit, go, respond
+import oidc
+from views import audit, go, localtime, respond
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("trainer", __name__)
 
@@ -173,3 +180,83 @@ def mailbox_of(nip):
 def participants():
     """The printable list of demo accounts: what each participant types and which mailbox they open."""
     return respond("trainer/participants.html", "content", rows=demo.login_table(everyone=True))
+
+
+# --------------------------------------------------------------------------- e-Kinerja (demo)
+# Another app, as far as the portal can tell: it keeps its own signed cookie (the portal's
+# session is renewed at every sign-in) and talks to the portal only over HTTP.
+
+DEMO_APP_COOKIE = "ekinerja_demo"
+
+
+def _demo_app_cookie() -> dict:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ekinerja-demo")
+    try:
+        return serializer.loads(request.cookies.get(DEMO_APP_COOKIE, ""))
+    except BadSignature:
+        return {}
+
+
+def _with_demo_app_cookie(response, data: dict | None):
+    if data is None:
+        response.delete_cookie(DEMO_APP_COOKIE, path=demo.DEMO_APP_PATH)
+        return response
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ekinerja-demo")
+    response.set_cookie(DEMO_APP_COOKIE, serializer.dumps(data), path=demo.DEMO_APP_PATH, httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _demo_app_address() -> str:
+    """The portal's address as the browser opened it (ASN_BASE_URL when set); the demo app's
+    callback is registered for it."""
+    address = oidc.issuer()
+    demo.demo_app_client(address, current_app.config["SECRET_KEY"])
+    return address
+
+
+@bp.get("/ekinerja/")
+def demo_app():
+    signed_out = request.args.get("state") == "keluar"
+    claims = _demo_app_cookie().get("claims")
+    if claims and isinstance(claims.get("auth_time"), int):
+        moment = datetime.fromtimestamp(claims["auth_time"], UTC).replace(tzinfo=None)
+        claims = {**claims, "auth_time": localtime(moment, "%d-%m-%Y %H.%M.%S %Z")}
+    return respond("trainer/demo_app.html", "content", claims=claims, signed_out=signed_out and not claims,
+                   labels=demo.DEMO_APP_CLAIM_LABELS)
+
+
+@bp.get("/ekinerja/masuk")
+def demo_app_login():
+    url, pending = demo.demo_app_request(_demo_app_address())
+    return _with_demo_app_cookie(redirect(url), {"pending": pending})
+
+
+@bp.get("/ekinerja/kembali")
+def demo_app_callback():
+    pending = _demo_app_cookie().get("pending")
+    if not pending or request.args.get("state") != pending["state"]:
+        return respond("trainer/demo_app.html", "content", 400, claims=None, signed_out=False,
+                       problem="Permintaan masuk ini tidak dikenal e-Kinerja (demo). Tekan Masuk lagi.")
+    if request.args.get("error"):
+        problem = ("Anda menolak memberi izin, jadi e-Kinerja (demo) tidak menerima data apa pun."
+                   if request.args["error"] == "access_denied" else
+                   f"Portal menolak permintaan masuk (kode: {request.args['error'][:40]}).")
+        response = respond("trainer/demo_app.html", "content", claims=None, signed_out=False, problem=problem)
+        return _with_demo_app_cookie(current_app.make_response(response), None)
+    try:
+        claims, id_token = demo.demo_app_sign_in(_demo_app_address(), current_app.config["SECRET_KEY"],
+                                                 request.args.get("code", "")[:128], pending)
+    except demo.DemoAppError as exc:
+        log.warning("e-Kinerja (demo) sign-in failed: %s", exc)
+        return respond("trainer/demo_app.html", "content", 400, claims=None, signed_out=False,
+                       problem="e-Kinerja (demo) tidak dapat menyelesaikan masuk lewat portal. Tekan Masuk lagi.")
+    return _with_demo_app_cookie(redirect(url_for("trainer.demo_app")), {"claims": claims, "id_token": id_token})
+
+
+@bp.post("/ekinerja/keluar")
+def demo_app_logout():
+    id_token = _demo_app_cookie().get("id_token")
+    target = (demo.demo_app_logout_url(_demo_app_address(), id_token) if id_token
+              else url_for("trainer.demo_app"))
+    return _with_demo_app_cookie(redirect(target, code=303), None)

@@ -31,9 +31,9 @@ BROWSER_CONFIG = {
 class LiveServer:
     """The portal on 127.0.0.1 at a free port, served by waitress from a thread."""
 
-    def __init__(self, database: Path):
+    def __init__(self, database: Path, **config):
         self.app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": database_url(database),
-                                          "OIDC_KEY_FILE": str(database.parent / "oidc_keys.json")})
+                                          "OIDC_KEY_FILE": str(database.parent / "oidc_keys.json"), **config})
         self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
                                              ident="portal-asn-test")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
