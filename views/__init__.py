@@ -2,10 +2,21 @@
 redirects that work with and without htmx, the pending (half-signed-in) login, and
 audit records with the client's address."""
 
+import io
 import itertools
 from datetime import datetime, timedelta
 
-from flask import after_this_request, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -170,6 +181,12 @@ EVENT_LABELS = {
 
 def event_label(event: str) -> str:
     return EVENT_LABELS.get(event, event)
+
+
+def pdf_download(document):
+    """A stored PDF as a download that no cache keeps."""
+    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
+                     download_name=document.filename, max_age=0)
 
 
 def client():

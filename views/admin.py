@@ -31,7 +31,7 @@ import mail
 import models
 import security
 from security import now
-from views import EVENT_LABELS, audit, go, localtime, respond
+from views import EVENT_LABELS, audit, go, localtime, pdf_download, respond
 
 bp = Blueprint("admin", __name__)
 
@@ -339,8 +339,7 @@ def document_download(document_id):
     document = models.Document.get_or_none(models.Document.id == document_id)
     if document is None:
         abort(404)
-    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
-                     download_name=document.filename, max_age=0)
+    return pdf_download(document)
 
 
 for _view in (upload_post, document_post):

@@ -1,10 +1,9 @@
 """The signed-in employee's own pages: profile, career history, documents, leave
 requests, notifications, account security and contact details."""
 
-import io
 import re
 
-from flask import Blueprint, abort, current_app, flash, request, send_file
+from flask import Blueprint, abort, current_app, flash, request
 from flask_login import current_user, login_required, logout_user
 
 import fields
@@ -19,6 +18,7 @@ from views import (
     limiter,
     needs_otp,
     new_password_problems,
+    pdf_download,
     reauthenticate,
     respond,
     today,
@@ -83,8 +83,7 @@ def document_download(document_id):
     if document is None:
         abort(404)  # another employee's document looks exactly like a missing one
     audit("document.downloaded", account=current_user, detail=f"dokumen {document.id}")
-    return send_file(io.BytesIO(document.content), mimetype="application/pdf", as_attachment=True,
-                     download_name=document.filename, max_age=0)
+    return pdf_download(document)
 
 
 # --------------------------------------------------------------------------- leave requests
