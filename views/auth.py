@@ -3,7 +3,6 @@
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
-import demo
 import mail
 import models
 import security
@@ -77,9 +76,8 @@ def home():
 
 
 def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masuk",)):
-    demo_employees = demo.login_table() if current_app.config["DEMO"] else []
     return respond("auth/login.html", "login_form", status, errors=errors or {},
-                   message=message, nip=nip, demo_employees=demo_employees, demo_password=demo.PASSWORD,
+                   message=message, nip=nip,
                    first_password=FIRST_PASSWORD[current_app.config["FIRST_LOGIN"]],
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 

@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from htmx_flask import make_response
 
-import demo
 import fields
 import mail
 import models
@@ -61,9 +60,7 @@ def setup_add():
     account, elsewhere = _setup_account()
     if elsewhere:
         return elsewhere
-    cfg = current_app.config
-    return respond("mfa/setup_add.html", "content", **enrollment_context(account), on_phone=_on_phone(),
-                   qr_hidden=cfg["DEMO"] and demo.hides_qr(account.employee.nip))
+    return respond("mfa/setup_add.html", "content", **enrollment_context(account), on_phone=_on_phone())
 
 
 def _code_page(account, status=200, errors=None, device_name="", help=()):

@@ -8,7 +8,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
@@ -34,6 +35,21 @@ def demo_only():
         abort(404)
     if current_app.config["WTF_CSRF_ENABLED"]:
         current_app.extensions["csrf"].protect()
+
+
+@bp.app_context_processor
+def _demo_data_on_portal_pages():
+    """What demo mode adds to the portal's own pages (the demo accounts on the login page,
+    a scenario's hidden QR code), so that no production view knows about demo data."""
+    if not current_app.config["DEMO"]:
+        return {}
+    if request.endpoint in ("auth.login", "auth.login_post"):
+        return {"demo_employees": demo.login_table(), "demo_password": demo.PASSWORD}
+    if request.endpoint == "mfa.setup_add":
+        nip = (session.get("pending") or {}).get("nip") or (
+            current_user.employee.nip if current_user.is_authenticated else "")
+        return {"qr_hidden": demo.hides_qr(nip)}
+    return {}
 
 
 def _employee(nip):
