@@ -25,6 +25,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 import models
+import security
 from security import now
 
 CODE_SECONDS = 60
@@ -179,8 +180,8 @@ def _save_token(token: dict, oauth_request) -> None:
         client=oauth_request.client, account=oauth_request.user,
         session=code.session_id if code else previous.session_id if previous else None,
         code=code.id if code else None,
-        access_token_hash=models.security.hash_token(token["access_token"]),
-        refresh_token_hash=models.security.hash_token(token["refresh_token"]) if token.get("refresh_token") else None,
+        access_token_hash=security.hash_token(token["access_token"]),
+        refresh_token_hash=security.hash_token(token["refresh_token"]) if token.get("refresh_token") else None,
         scope=token.get("scope", ""), issued_at=moment, expires_at=moment + timedelta(seconds=token["expires_in"]),
         refresh_expires_at=moment + timedelta(hours=REFRESH_TOKEN_HOURS) if token.get("refresh_token") else None)
 
@@ -207,7 +208,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         data = oauth_request.payload.data
         record = oauth_request.user.current_session
         models.OidcCode.create(
-            code_hash=models.security.hash_token(code), client=oauth_request.client, account=oauth_request.user,
+            code_hash=security.hash_token(code), client=oauth_request.client, account=oauth_request.user,
             session=record, redirect_uri=oauth_request.payload.redirect_uri, scope=oauth_request.scope,
             nonce=data.get("nonce", "")[:255], code_challenge=data.get("code_challenge", ""),
             code_challenge_method=data.get("code_challenge_method", "") if data.get("code_challenge") else "",

@@ -11,9 +11,9 @@ Adding a migration is one new file here, numbered after the last one, e.g.
 
 `migrator` is a playhouse.migrate SchemaMigrator for the database, `db` the database.
 A new table is a frozen model declared inside `up()` (a copy, never the class from
-models.py, which keeps changing) created with `db.create_tables([...])`. Data changes
-are plain queries (`db.execute_sql(...)`). Change models.py in the same commit, so a
-fresh database (created from models.py and stamped) and a migrated one end up alike:
+models/, which keeps changing) created with `db.create_tables([...])`. Data changes
+are plain queries (`db.execute_sql(...)`). Change the models in the same commit, so a
+fresh database (created from models/ and stamped) and a migrated one end up alike:
 tests/test_migrations.py compares the two.
 
 `apply(db)` runs every pending migration in one transaction. On SQLite foreign keys
@@ -68,7 +68,7 @@ def apply(db) -> list[str]:
 
 
 def stamp(db) -> None:
-    """Record every migration as applied: for a database just created from models.py."""
+    """Record every migration as applied: for a database just created from models/."""
     runner(db).fake()
 
 

@@ -131,7 +131,7 @@ def test_the_limit_fits_200_000_long_rows_and_the_page_says_so(as_admin, app):
 
 
 def test_a_large_upload_is_written_in_batches_with_duplicates_across_them(as_admin, monkeypatch):
-    monkeypatch.setattr(models, "IMPORT_BATCH", 2)
+    monkeypatch.setattr(models.importer, "IMPORT_BATCH", 2)
     response = upload(as_admin, csv_bytes(ROW_BUDI, ROW_AYU.replace("Ayu", "Ayu Satu"), ROW_AYU,
                                           ROW_BUDI.replace("Budi Santoso", "Budi Kembar")))
     page = response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """views/health.py: /healthz for load balancers and /metrics for Prometheus."""
 
+import peewee
 import pytest
 
 import models
@@ -24,7 +25,7 @@ def test_healthz_503_when_a_table_is_missing(app):
 
 def test_healthz_503_when_the_database_is_unreachable(app, monkeypatch):
     def refuse(*args, **kwargs):
-        raise models.OperationalError("connection refused")
+        raise peewee.OperationalError("connection refused")
 
     monkeypatch.setattr(models.db.obj, "connect", refuse)
     response = app.test_client().get("/healthz")

@@ -50,7 +50,7 @@ def test_import_reads_a_stream_that_cannot_rewind(db):
 
 
 def test_only_the_first_errors_are_kept_all_are_counted(db, monkeypatch):
-    monkeypatch.setattr(models, "ERRORS_KEPT", 3)
+    monkeypatch.setattr(models.importer, "ERRORS_KEPT", 3)
     report = models.import_employees(csv_bytes(*[ROW_AYU.replace("5171015005950004", "123")] * 5, ROW_BUDI))
     assert (report.created, report.rejected) == (1, 5)
     assert [line for line, _ in report.errors] == [2, 3, 4]

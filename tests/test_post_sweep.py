@@ -81,7 +81,7 @@ FIELD_READ = re.compile(r"""(?:form|files)\.(?:get|getlist)\(\s*["']([a-z_]+)["'
 def fields_the_app_reads() -> set:
     """The names the views (and the models' form helpers) read, so a new field is sent too."""
     names = set()
-    for path in [*(ROOT / "views").glob("*.py"), ROOT / "models.py"]:
+    for path in [*(ROOT / "views").rglob("*.py"), *(ROOT / "models").glob("*.py")]:
         names |= set(FIELD_READ.findall(path.read_text()))
     return names
 

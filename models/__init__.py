@@ -1,0 +1,40 @@
+"""Peewee models and the domain rules that belong to them, one module per subject:
+base (the database), employee (master data, history, documents), importer (CSV),
+leave, outbox (notifications and mail), account (password, lockout, second factors),
+sessions (sign-in tokens, sessions, known browsers), registration (activation letters
+and requests waiting for the helpdesk), oidc (single sign-on), audit, storage (schema,
+backup, retention). Everything the rest of the portal uses is named here."""
+
+from .account import ROLES, TEMPORARY_PASSWORD_HOURS, Account, Authenticator, KeyCheck, RecoveryCode, SecondFactor
+from .audit import AuditEvent
+from .base import BaseModel, db, keyed_hash, open_database, use_secret_key
+from .employee import STATUSES, Document, Employee, PositionHistory, RankHistory, is_pdf, nik_hash
+from .importer import CSV_HEADER, HISTORY_HEADER, import_employees, import_history
+from .leave import ANNUAL_LEAVE_DAYS, LEAVE_TYPES, LeaveRequest
+from .oidc import (
+    OIDC_SCOPES,
+    SCOPE_LABELS,
+    OidcClient,
+    OidcCode,
+    OidcConsent,
+    OidcSignIn,
+    OidcToken,
+    client_secret_hash,
+    scope_list,
+)
+from .outbox import Message, Notification
+from .registration import ACTIVATION_LETTER_DAYS, ActivationLetter, RegistrationRequest
+from .sessions import SessionRecord, Token, TrustedDevice, UnknownNip
+from .storage import ALL_MODELS, BackupError, backup, create_tables, is_empty, prepare_schema, purge, restore
+
+__all__ = [
+    "BaseModel", "db", "keyed_hash", "open_database", "use_secret_key", "Document", "Employee",
+    "PositionHistory", "RankHistory", "STATUSES", "is_pdf", "nik_hash", "CSV_HEADER", "HISTORY_HEADER",
+    "import_employees", "import_history", "ANNUAL_LEAVE_DAYS", "LEAVE_TYPES", "LeaveRequest", "Message",
+    "Notification", "Account", "Authenticator", "KeyCheck", "ROLES", "RecoveryCode", "SecondFactor",
+    "TEMPORARY_PASSWORD_HOURS", "SessionRecord", "Token", "TrustedDevice", "UnknownNip",
+    "ACTIVATION_LETTER_DAYS", "ActivationLetter", "RegistrationRequest", "OIDC_SCOPES", "OidcClient",
+    "OidcCode", "OidcConsent", "OidcSignIn", "OidcToken", "SCOPE_LABELS", "client_secret_hash", "scope_list",
+    "AuditEvent", "ALL_MODELS", "BackupError", "backup", "create_tables", "is_empty", "prepare_schema",
+    "purge", "restore",
+]

@@ -1,0 +1,70 @@
+"""The database: the connection pool behind every model, and the keyed hash for values
+that are checked but never read back."""
+
+from pathlib import Path
+
+from peewee import (
+    DatabaseProxy,
+    Model,
+)
+from playhouse.db_url import connect
+
+import security
+
+db = DatabaseProxy()
+POOL_SIZE = 32  # more than the server's threads, the mail thread and a streamed download
+POOL_WAIT_SECONDS = 10
+
+
+def open_database(url: str, root: Path):
+    """Connect to `url`; a relative SQLite path is taken from the project folder."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{root / url.removeprefix('sqlite:///')}"
+    if url.startswith("sqlite:///"):
+        # The database holds the portal's secrets: only the portal's own user may read it
+        # (SQLite gives its -wal and -shm files the database file's mode).
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+    # Connections are pooled: opening one (and setting its pragmas) cost more than most
+    # pages. A request takes one at its first query and gives it back at its end.
+    scheme, rest = url.split("://", 1)
+    pooled = f"{scheme.removesuffix('+pool')}+pool://{rest}"
+    pool = {"max_connections": POOL_SIZE, "timeout": POOL_WAIT_SECONDS}
+    if url.startswith("sqlite"):
+        # WAL lets readers work beside the writer; IMMEDIATE takes the write lock at
+        # BEGIN so read-then-write transactions never deadlock on upgrade.
+        database = connect(pooled, lock_type="IMMEDIATE", check_same_thread=False, pragmas={
+            "journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1,
+            "synchronous": "normal"}, **pool)
+    else:
+        database = connect(pooled, stale_timeout=300, **pool)
+    if db.obj is not None:
+        db.obj.close_all()  # another app in the same process (tests, scripts): the old pool is done
+    db.initialize(database)
+    return database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+
+
+
+# Hashes of what must be checked but never read back (NIK, client secrets) are keyed with
+# ASN_SECRET_KEY, so a copy of the database alone cannot test guesses. Set once by create_app.
+_secret_key = None
+
+
+def use_secret_key(secret_key: str) -> None:
+    global _secret_key
+    _secret_key = secret_key
+
+
+def keyed_hash(value: str) -> str:
+    if _secret_key is None:
+        raise RuntimeError("models.use_secret_key() has not been called")
+    return security.keyed_hash(value, _secret_key)
