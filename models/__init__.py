@@ -6,7 +6,7 @@ and requests waiting for the helpdesk), oidc (single sign-on), audit, storage (s
 backup, retention). Everything the rest of the portal uses is named here."""
 
 from .account import ROLES, TEMPORARY_PASSWORD_HOURS, Account, Authenticator, KeyCheck, RecoveryCode, SecondFactor
-from .audit import AuditEvent
+from .audit import EVENT_LABELS, AuditEvent, event_label
 from .base import BaseModel, db, keyed_hash, open_database, use_secret_key
 from .employee import STATUSES, Document, Employee, PositionHistory, RankHistory, is_pdf, nik_hash
 from .importer import CSV_HEADER, HISTORY_HEADER, import_employees, import_history
@@ -35,6 +35,6 @@ __all__ = [
     "TEMPORARY_PASSWORD_HOURS", "SessionRecord", "Token", "TrustedDevice", "UnknownNip",
     "ACTIVATION_LETTER_DAYS", "ActivationLetter", "RegistrationRequest", "OIDC_SCOPES", "OidcClient",
     "OidcCode", "OidcConsent", "OidcSignIn", "OidcToken", "SCOPE_LABELS", "client_secret_hash", "scope_list",
-    "AuditEvent", "ALL_MODELS", "BackupError", "backup", "create_tables", "is_empty", "prepare_schema",
-    "purge", "restore",
+    "AuditEvent", "EVENT_LABELS", "event_label", "ALL_MODELS", "BackupError", "backup", "create_tables", "is_empty",
+    "prepare_schema", "purge", "restore",
 ]

@@ -154,5 +154,6 @@ def test_only_the_upload_routes_are_exempt_from_the_global_csrf_check(as_admin, 
     assert response.status_code == 200 and employee_count() == 2
     # They check CSRF themselves (see test_every_change_is_a_post_with_csrf); the OpenID
     # Connect endpoints for apps take the app's credentials instead.
-    assert app.extensions["csrf"]._exempt_views == {"views.admin.upload_post", "views.admin.document_post",
-                                                    "views.oidc.token", "views.oidc.userinfo", "views.oidc.revoke"}
+    assert app.extensions["csrf"]._exempt_views == {
+        "views.admin.imports.upload_post", "views.admin.documents.document_post",
+        "views.oidc.token", "views.oidc.userinfo", "views.oidc.revoke"}

@@ -416,7 +416,7 @@ def test_notifications_are_paged(client, signed_in):
         for i in range(35):
             models.Notification.create(employee=employee, title=f"Pemberitahuan nomor {i}")
     first = page(client, "/dashboard/notifikasi")
-    assert first.count("Pemberitahuan nomor") == 30 and "Pemberitahuan nomor 34" in first and "Lebih lama" in first
+    assert first.count("Pemberitahuan nomor") == 30 and "Pemberitahuan nomor 34" in first and "Berikutnya" in first
     second = page(client, "/dashboard/notifikasi?page=2")
     assert second.count("Pemberitahuan nomor") == 5 and "Pemberitahuan nomor 0<" in second
     assert page(client, "/dashboard/notifikasi?page=abc").count("Pemberitahuan nomor") == 30

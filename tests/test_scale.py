@@ -8,9 +8,9 @@ import re
 import pytest
 
 import models
+import views
 from tests.databases import ON_POSTGRES
 from tests.helpers import ADMIN_NIK, ADMIN_NIP, NIP, PASSWORD, code, first_login, make_employee, sign_in_as
-from views import admin
 
 BIG_TABLES = ("employee", "auditevent")
 
@@ -118,7 +118,7 @@ def test_search_by_nip_prefix_and_name_prefix(client, crowd):
 
 def test_counts_stop_at_the_cap(client, crowd, monkeypatch):
     sign_in_as(client, "admin")
-    monkeypatch.setattr(admin, "COUNT_CAP", 25)
+    monkeypatch.setattr(views, "COUNT_CAP", 25)
     page = client.get("/admin/pegawai").get_data(as_text=True)
     assert "Lebih dari 25 pegawai" in page and "Persempit dengan NIP atau awal nama" in page
     assert "Halaman 1 dari 2" in page
@@ -132,7 +132,7 @@ def test_audit_filter_lists_every_labelled_event_without_reading_the_table(clien
     assert not any("DISTINCT" in sql for sql, _ in statements)
     page = client.get("/admin/audit").get_data(as_text=True)
     options = re.findall(r'<option value="([a-z_.]+)"', page)
-    assert options == sorted(admin.EVENT_LABELS)
+    assert options == sorted(models.EVENT_LABELS)
 
 
 def test_names_are_normalised_for_search(app):

@@ -18,6 +18,7 @@ from views import (
     limiter,
     needs_otp,
     new_password_problems,
+    paginate,
     pdf_download,
     reauthenticate,
     respond,
@@ -135,12 +136,8 @@ NOTIFICATIONS_PER_PAGE = 30
 
 @bp.get("/dashboard/notifikasi")
 def notifications():
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-    items = list(models.Notification.of(current_user.employee)
-                 .offset((page - 1) * NOTIFICATIONS_PER_PAGE).limit(NOTIFICATIONS_PER_PAGE + 1))
-    return respond("dashboard/notifications.html", "page", notifications=items[:NOTIFICATIONS_PER_PAGE],
-                   page=page, has_more=len(items) > NOTIFICATIONS_PER_PAGE)
+    items, pager = paginate(models.Notification.of(current_user.employee), NOTIFICATIONS_PER_PAGE)
+    return respond("dashboard/notifications.html", "page", notifications=list(items), pager=pager)
 
 
 @bp.post("/dashboard/notifikasi/<int:notification_id>/baca")
