@@ -4,6 +4,7 @@ and the forgotten-password link."""
 import re
 import time
 from datetime import timedelta
+from functools import wraps
 
 from flask import Blueprint, current_app, flash, request, session
 
@@ -225,22 +226,34 @@ def _activation_page(token, secret, status=200, problems=()):
                    needs_password=account is None or account.password_hash is None)
 
 
+def _link_invalid(kind: str):
+    return respond("account/link_invalid.html", "content", 400, kind=kind)
+
+
+def _from_link(purpose: str, kind: str):
+    """The view gets the live token of the mailed link `/<kind path>/<secret>`; a used,
+    expired or unknown link gets the same "link tidak berlaku" page."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(secret):
+            token = models.Token.by_link(purpose, secret[:100])
+            return _link_invalid(kind) if token is None else view(token, secret)
+        return wrapped
+    return decorate
+
+
 @bp.get("/aktivasi/<secret>")
-def activate(secret):
+@_from_link("activate", "aktivasi")
+def activate(token, secret):
     """Shows a confirm button: following the link does nothing by itself, so a mail
     scanner that opens every link cannot spend it."""
-    token = models.Token.by_link("activate", secret[:100])
-    if token is None:
-        return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
     return _activation_page(token, secret)
 
 
 @bp.post("/aktivasi/<secret>")
 @limiter.limit(_per_ip)
-def activate_post(secret):
-    token = models.Token.by_link("activate", secret[:100])
-    if token is None:
-        return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
+@_from_link("activate", "aktivasi")
+def activate_post(token, secret):
     employee = token.employee
     account = models.Account.for_employee(employee)
     is_first_password = account.password_hash is None
@@ -249,7 +262,7 @@ def activate_post(secret):
         if problems:
             return _activation_page(token, secret, 422, problems)
     if not token.consume():
-        return respond("account/link_invalid.html", "content", 400, kind="aktivasi")
+        return _link_invalid("aktivasi")
     if is_first_password:
         account.set_password(new, current_app.config["ARGON2_COST"])
         mail.notify_owner(employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
@@ -301,25 +314,21 @@ def forgot_post():
 
 
 @bp.get("/reset/<secret>")
-def reset(secret):
-    token = models.Token.by_link("reset", secret[:100])
-    if token is None:
-        return respond("account/link_invalid.html", "content", 400, kind="reset")
+@_from_link("reset", "reset")
+def reset(token, secret):
     return respond("account/reset.html", "password_form", problems=[], secret=secret)
 
 
 @bp.post("/reset/<secret>")
 @limiter.limit(_per_ip)
-def reset_post(secret):
-    token = models.Token.by_link("reset", secret[:100])
-    if token is None:
-        return respond("account/link_invalid.html", "content", 400, kind="reset")
+@_from_link("reset", "reset")
+def reset_post(token, secret):
     employee = token.employee
     new, problems = new_password_problems(employee)
     if problems:
         return respond("account/reset.html", "password_form", 422, problems=problems, secret=secret)
     if not token.consume():
-        return respond("account/link_invalid.html", "content", 400, kind="reset")
+        return _link_invalid("reset")
     account = models.Account.for_employee(employee)
     account.must_activate = False  # the e-mail link proves the address
     account.set_password(new, current_app.config["ARGON2_COST"])
