@@ -110,9 +110,10 @@ def test_htmx_error_returns_only_the_form(client, employee):
     assert len(response.data) < 5 * 1024
 
 
-def test_htmx_success_redirects_with_header(client, employee):
+def test_htmx_success_answers_with_the_next_step(client, employee):
     response = login(client, NIP, NIK, **{"HX-Request": "true"})
-    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/login/kode"
+    assert response.status_code == 200 and response.headers["HX-Push-Url"] == "/login/kode"
+    assert 'id="code-step"' in response.get_data(as_text=True)
 
 
 def test_inactive_employee_refused_only_after_right_password(client, app):

@@ -41,16 +41,30 @@ def submit(page, button: str, url_path: str, htmx: bool, status=None):
 
 
 def submit_and_redirect(page, button: str, url_path: str, htmx: bool, to: str):
-    """A successful POST: HX-Redirect for htmx, 303 See Other for a plain form; then the
-    browser lands on `to`."""
-    response = submit(page, button, url_path, htmx)
+    """A successful POST. htmx: the answer is the page at `to` itself, its URL pushed
+    (HX-Push-Url), and no second request loads it. A plain form: 303 See Other, then the
+    browser loads `to`."""
+    requested = []
+
+    def record(request):
+        requested.append(request)
+
+    page.on("request", record)
+    try:
+        response = submit(page, button, url_path, htmx)
+        expect(page).to_have_url(url_is(to))
+    finally:
+        page.remove_listener("request", record)
     if htmx:
         assert response.status == 200, response.status
-        assert response.header_value("hx-redirect") == to
+        assert response.header_value("hx-push-url") == to
+        assert response.header_value("hx-redirect") is None
+        after = [r.url for r in requested
+                 if r.method == "GET" and (r.resource_type == "document" or urlparse(r.url).path == to)]
+        assert after == [], f"a second request after the htmx POST to {url_path}: {after}"
     else:
         assert response.status == 303, response.status
         assert urlparse(response.header_value("location")).path == to
-    expect(page).to_have_url(url_is(to))
 
 
 def fill_login(page, nip: str, password: str):
@@ -172,8 +186,7 @@ def finish_enrollment(page, java_script_enabled: bool):
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     for button in ("Salin", "Cetak"):  # they only show when the script can make them work
         expect(page.get_by_role("button", name=button, exact=True)).to_have_count(1 if java_script_enabled else 0)
-    # A plain form (no hx-post) in both modes.
-    submit_and_redirect(page, "Saya sudah menyimpan kode ini", "/mfa/kode-pemulihan/selesai", False,
+    submit_and_redirect(page, "Saya sudah menyimpan kode ini", "/mfa/kode-pemulihan/selesai", java_script_enabled,
                         "/mfa/siap")
     expect(page.get_by_role("heading", level=1)).to_have_text("Akun Anda siap")
     page.get_by_role("link", name="Ke beranda").click()

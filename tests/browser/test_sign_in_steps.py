@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journey import fill_login, submit, submit_and_redirect, url_is
+from tests.browser.test_journey import check_password_toggle, fill_login, submit, submit_and_redirect, url_is
 from tests.helpers import NIK, NIP, PASSWORD, last_code
 
 HEADINGS = {
@@ -23,11 +23,30 @@ HEADINGS = {
 }
 
 
+TITLES = {
+    "/login/kode": "Kode verifikasi masuk pertama",
+    "/password/new": "Buat kata sandi baru",
+    "/mfa/setup": "Pasang aplikasi autentikator",
+    "/mfa/setup/akun": "Tambahkan akun ke aplikasi",
+    "/mfa/setup/kode": "Masukkan kode dari aplikasi",
+    "/mfa/kode-pemulihan": "Kode pemulihan",
+    "/mfa/siap": "Akun Anda siap",
+    "/dashboard": "Profil",
+}
+
+
 def at_step(page, path):
-    """On `path`, with its heading, and no word of an expired sign-in anywhere."""
+    """On `path`, with its heading and title, and no word of an expired sign-in anywhere."""
     expect(page).to_have_url(url_is(path))
     expect(page.get_by_role("heading", level=1)).to_have_text(HEADINGS[path])
+    expect(page).to_have_title(f"{TITLES[path]} · Portal ASN Digital")
     assert "habis" not in page.locator("body").inner_text()
+
+
+def whole_page(page):
+    """One header, one main, one footer: a page, not a page swapped into a page."""
+    for part in ("header.top", "main", "footer", "#pesan"):
+        expect(page.locator(part)).to_have_count(1)
 
 
 def back_then_forward_again(page, now_at):
@@ -94,6 +113,48 @@ def test_back_refresh_and_second_tab_on_every_step(page, live_server, java_scrip
     assert "habis" not in page.locator("body").inner_text()
     page.goto("/mfa/setup")
     at_step(page, "/dashboard")
+
+
+def test_each_step_is_one_round_trip_and_its_url_a_page_of_its_own(page, live_server, java_script_enabled):
+    """With htmx each step's answer is the next page (its title, its URL in the history,
+    its scripts working); Back, Forward and reload load whole pages, as without JavaScript."""
+    live_server.employee()
+    page.goto("/login")
+    expect(page).to_have_title("Masuk · Portal ASN Digital")
+    fill_login(page, NIP, NIK)
+    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
+    at_step(page, "/login/kode")
+    whole_page(page)
+    page.locator("#code").fill(last_code())
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
+    at_step(page, "/password/new")
+    whole_page(page)
+    check_password_toggle(page, "new_password", java_script_enabled)  # app.js took the new content too
+
+    page.reload()
+    at_step(page, "/password/new")
+    page.go_back()  # the code step is done: the step the sign-in is at, whole
+    at_step(page, "/password/new")
+    whole_page(page)
+    page.go_forward()
+    at_step(page, "/password/new")
+    whole_page(page)
+
+    page.locator("#new_password").fill(PASSWORD)
+    page.locator("#confirm_password").fill("Lain!Sekali2026")
+    submit(page, "Simpan kata sandi", "/password/new", java_script_enabled, status=422)
+    expect(page).to_have_title("Kesalahan: Buat kata sandi baru · Portal ASN Digital")
+    page.locator("#new_password").fill(PASSWORD)
+    page.locator("#confirm_password").fill(PASSWORD)
+    submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+    at_step(page, "/mfa/setup")  # the error's title went with it
+    whole_page(page)
+    expect(page.locator("#pesan")).to_contain_text("Kata sandi baru tersimpan.")
+    page.reload()
+    at_step(page, "/mfa/setup")
+    expect(page.locator("#pesan")).not_to_contain_text("Kata sandi baru tersimpan.")  # said once
+    page.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
+    at_step(page, "/mfa/setup/akun")
 
 
 @pytest.mark.parametrize("step", ["/login/kode", "/password/new", "/mfa/setup"])
