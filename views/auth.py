@@ -130,12 +130,12 @@ def login_post():
         return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip.value,
                            help=LOCKED_HELP)
     proof = _proof(account, password)
-    if settle_attempt(counter, proof is not None, account=account, nip=nip.value):
-        audit("login.failed", account=account, nip=nip.value, detail="kata sandi salah")
-        return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip.value,
-                           help=LOCKED_HELP)
+    locked_now = settle_attempt(counter, proof is not None, account=account, nip=nip.value)
     if proof is None:
         audit("login.failed", account=account, nip=nip.value, detail="kata sandi salah")
+        if locked_now:
+            return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip.value,
+                               help=LOCKED_HELP)
         return _login_page(422, message=generic_login_error(), nip=nip.value)
 
     # Only now, after the right password, may the employment status be told.
