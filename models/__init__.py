@@ -23,8 +23,8 @@ from .oidc import (
     scope_list,
 )
 from .outbox import Message, Notification
-from .registration import ACTIVATION_LETTER_DAYS, ActivationLetter, RegistrationRequest
 from .passkey import Passkey
+from .registration import ACTIVATION_LETTER_DAYS, ActivationLetter, RegistrationRequest
 from .sessions import SessionRecord, Token, TrustedDevice, UnknownNip
 from .storage import ALL_MODELS, BackupError, backup, create_tables, is_empty, prepare_schema, purge, restore
 

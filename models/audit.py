@@ -37,7 +37,7 @@ class AuditEvent(BaseModel):
 
     SIGN_IN_EVENTS = ("login.ok", "login.failed", "login.locked", "login.inactive", "otp.failed",
                       "otp.replayed", "recovery_code.used", "recovery_code.failed", "account.locked",
-                      "logout")
+                      "logout", "passkey.used", "passkey.failed", "passkey.cloned")
 
     @classmethod
     def for_nip(cls, nip: str):

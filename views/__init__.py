@@ -176,6 +176,8 @@ EVENT_LABELS = {
     "oidc.logout": "keluar atas permintaan aplikasi", "oidc.client_added": "aplikasi didaftarkan",
     "oidc.client_secret_rotated": "rahasia aplikasi diganti", "oidc.client_disabled": "aplikasi dinonaktifkan",
     "oidc.client_enabled": "aplikasi diaktifkan kembali", "oidc.key_rotated": "kunci tanda tangan SSO diganti",
+    "passkey.added": "passkey ditambah", "passkey.removed": "passkey dihapus", "passkey.used": "passkey dipakai",
+    "passkey.failed": "passkey ditolak", "passkey.cloned": "passkey ditolak: penghitung mundur (mungkin disalin)",
 }
 
 

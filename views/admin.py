@@ -138,6 +138,7 @@ def _employee_page(employee, status=200, errors=None, form=None, doc_form=None):
     return respond(
         "admin/employee.html", "console", status, employee=employee, account=account,
         authenticators=list(account.confirmed_authenticators()) if account else [],
+        passkeys=list(models.Passkey.of(account)) if account else [],
         sessions=list(account.active_sessions()) if account else [],
         events=list(models.AuditEvent.for_nip(employee.nip).limit(20)),
         documents=list(models.Document.listing(employee)),
@@ -431,8 +432,8 @@ ACTIONS = {
         "helpdesk_temporary_password"),
     "reset-mfa": Action(
         "Atur ulang MFA",
-        "Semua autentikator (aplikasi OTP) akun ini dihapus. Saat masuk berikutnya, setelah "
-        "kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
+        "Semua autentikator (aplikasi OTP), kode pemulihan dan passkey akun ini dihapus. Saat masuk "
+        "berikutnya, setelah kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
         "MFA diatur ulang. Saat masuk berikutnya pegawai mengaktifkan MFA lagi.",
         "Akun ini belum mengaktifkan MFA, jadi tidak ada yang perlu diatur ulang.",
         "mfa.reset", "MFA akun Portal ASN Digital Anda diatur ulang oleh helpdesk",
