@@ -1,6 +1,6 @@
 """Sign-in: NIP + password, the forced password change, the OTP step, and logout."""
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 import mail
@@ -438,7 +438,7 @@ def passkey_sign_in():
 def passkey_second_factor_options():
     account = pending_account("otp")
     if account is None:
-        return jsonify(error="Proses masuk sudah berakhir. Muat ulang halaman."), 409
+        return not_at_step()
     return current_app.response_class(passkeys.sign_in_options(account), mimetype="application/json")
 
 
