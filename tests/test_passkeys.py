@@ -318,3 +318,27 @@ def test_the_passkey_script_is_small(client):
 def test_the_options_need_the_csrf_token(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     assert app.test_client().post("/login/passkey/opsi").status_code == 400
+
+
+def test_the_trainer_prepares_a_passkey_practice(make_app, clock):
+    """The trainer console's passkey practice: the account gets the scenario password and
+    an authenticator on the virtual phone; the learner adds a passkey and signs in with it."""
+    import demo
+    from tests.test_trainer import BUDI, phone_codes
+
+    app = make_app(DEMO=True)
+    trainer, learner = app.test_client(), app.test_client()
+    console = trainer.get("/pelatih/").get_data(as_text=True)
+    assert 'id="passkey-steps"' in console and "Enable virtual authenticator environment" in console
+    response = trainer.post(f"/pelatih/akun/{BUDI}/latihan-passkey")
+    assert response.status_code == 303 and response.location == "/pelatih/"
+    assert learner.post("/login", data={"nip": BUDI, "password": demo.PASSWORD}).location == "/login/otp"
+    assert learner.post("/login/otp", data={"otp": phone_codes(trainer)[demo.DEVICE]}).status_code == 303
+    phone = SoftAuthenticator()
+    response = add_passkey(learner, phone, password=demo.PASSWORD)
+    assert response.status_code == 303
+    assert "1 passkey" in trainer.get("/pelatih/").get_data(as_text=True)
+    learner.post("/logout")
+    assert passkey_sign_in(learner, phone).location == "/dashboard"
+    assert trainer.post(f"/pelatih/akun/{BUDI}/reset-mfa").status_code == 303
+    assert passkeys_of(BUDI) == []
