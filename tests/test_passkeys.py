@@ -342,3 +342,48 @@ def test_the_trainer_prepares_a_passkey_practice(make_app, clock):
     assert passkey_sign_in(learner, phone).location == "/dashboard"
     assert trainer.post(f"/pelatih/akun/{BUDI}/reset-mfa").status_code == 303
     assert passkeys_of(BUDI) == []
+
+
+@pytest.mark.parametrize("how, amr", [("alone", ["hwk", "user", "mfa"]), ("second factor", ["pwd", "hwk", "user", "mfa"])])
+def test_an_app_learns_that_a_passkey_signed_in(client, phone, clock, how, amr):
+    """Single sign-on: the ID token's amr (RFC 8176) says a hardware-held key checked its user."""
+    from urllib.parse import parse_qs, urlparse
+
+    from tests.oidc_helpers import approve, authorize_url, exchange, query, register, target, verified_claims
+
+    client_id, secret = register()
+    to_login = client.get(authorize_url(client_id))
+    next_url = parse_qs(urlparse(to_login.location).query)["next"][0]
+    if how == "alone":
+        options = client.post("/login/passkey/opsi").get_json()
+        response = client.post("/login/passkey", data={"credential": phone.get(options), "next": next_url})
+    else:
+        assert client.post("/login", data={"nip": NIP, "password": PASSWORD, "next": next_url}).location == "/login/otp"
+        response = passkey_second_factor(client, phone)
+    assert response.status_code == 303 and response.location == next_url
+    answer = query(target(approve(client, client.get(next_url))))
+    tokens = exchange(client, client_id, secret, answer["code"]).get_json()
+    assert verified_claims(client, tokens["id_token"], client_id)["amr"] == amr
+
+
+def test_an_old_database_gets_passkeys_without_losing_a_row(tmp_path, make_app, clock):
+    """From the schema of an old release with its data: after `migrate` its accounts can
+    add passkeys, and the helpdesk's reset removes them with the rest."""
+    from tests.test_migrations import flask_cli, load, rows
+
+    database = load("recovery_codes.sql", tmp_path / "old.db")
+    before = rows(database)
+    assert "passkey" not in before
+    assert flask_cli(database, "migrate").exit_code == 0
+    after = rows(database)
+    assert after["passkey"] == {} and after["account"].keys() == before["account"].keys()
+    for account_id, old in before["account"].items():
+        assert {k: after["account"][account_id][k] for k in old} == old
+    make_app(DATABASE_URL=database)
+    with models.db.connection_context():
+        account = models.Account.get_by_id(min(before["account"]))
+        models.Passkey.create(account=account, name="Ponsel", credential_id="AAAA", public_key="AAAA")
+        assert models.Authenticator.select().where(models.Authenticator.account == account.id).exists()
+        account.reset_mfa()
+        assert not models.Passkey.select().exists()
+        assert not models.Authenticator.select().where(models.Authenticator.account == account.id).exists()
