@@ -344,7 +344,8 @@ def test_the_trainer_prepares_a_passkey_practice(make_app, clock):
     assert passkeys_of(BUDI) == []
 
 
-@pytest.mark.parametrize("how, amr", [("alone", ["hwk", "user", "mfa"]), ("second factor", ["pwd", "hwk", "user", "mfa"])])
+@pytest.mark.parametrize("how, amr", [("alone", ["hwk", "user", "mfa"]),
+                                     ("second factor", ["pwd", "hwk", "user", "mfa"])])
 def test_an_app_learns_that_a_passkey_signed_in(client, phone, clock, how, amr):
     """Single sign-on: the ID token's amr (RFC 8176) says a hardware-held key checked its user."""
     from urllib.parse import parse_qs, urlparse
