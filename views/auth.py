@@ -373,7 +373,7 @@ PASSKEY_HELP = ("passkey",)
 PASSKEY_ERRORS = {
     "expired": "Waktu untuk memakai passkey habis atau permintaan ini sudah dipakai. Coba sekali lagi.",
     "unknown": "Passkey ini tidak terdaftar untuk akun Anda di portal ini. Masuk dengan NIP dan kata sandi.",
-    "invalid": ("Passkey tidak dapat diperiksa. Pastikan alamat di peramban adalah alamat resmi portal, "
+    "invalid": ("Passkey tidak dapat diperiksa. Pastikan alamat di browser adalah alamat resmi portal, "
                 "lalu coba sekali lagi."),
     "cloned": ("Passkey ini ditolak: penghitung keamanannya mundur, tanda passkey mungkin disalin. Masuk "
                "dengan NIP dan kata sandi, hapus passkey itu di halaman Keamanan, lalu hubungi helpdesk."),
