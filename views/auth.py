@@ -427,6 +427,8 @@ def passkey_sign_in():
         return _login_page(403, nip=nip, message=f"Untuk akun ini, masuk dulu dengan NIP dan "
                                                  f"{password_to_use(account)}.")
     audit("passkey.used", account=account, detail=f"{assertion.passkey.name}; masuk tanpa kata sandi")
+    # What a password sign-in keeps in its pending state, for finish_login: where to go
+    # next (an app's sign-in) and this browser's earlier session.
     session["pending"] = {"next": security.safe_next_url(request.form.get("next")),
                           "previous": current_user.current_session.id
                           if current_user.is_authenticated and current_user.current_session else None}
