@@ -217,6 +217,9 @@ def status(employee) -> list:
         labels.append(f"MFA aktif ({names})")
     else:
         labels.append("kata sandi sudah diganti, MFA belum aktif")
+    passkeys = models.Passkey.of(account).count() if account else 0
+    if passkeys:
+        labels.append(f"{passkeys} passkey")
     minutes = max([account.lock_minutes_left(), *(d.lock_minutes_left() for d in account.devices)]) if account else 0
     if minutes:
         labels.append(f"terkunci {minutes} menit lagi")
@@ -340,6 +343,20 @@ def apply(slug: str, employee, config) -> None:
     if slug == "gagal-login-setelah-reset":
         mail.send_reset_link(employee)
         mail.send_reset_link(employee)  # the first link stops working, as with a real second request
+
+
+def prepare_passkey_practice(employee, config) -> None:
+    """A demo account ready to add a passkey: password PASSWORD, MFA active with its
+    authenticator on the virtual phone, no passkey yet."""
+    key = config["SECRET_KEY"]
+    reset_account(employee)
+    account = models.Account.for_employee(employee)
+    account.set_password(PASSWORD, config["ARGON2_COST"])
+    secret = security.new_totp_secret()
+    models.Authenticator.create(account=account, name=DEVICE, confirmed_at=now(),
+                                secret_encrypted=security.encrypt(secret, key))
+    models.RecoveryCode.generate(account, key)
+    _add_to_phone(employee, secret, key, device=DEVICE)
 
 
 def _add_to_phone(employee, secret, key, **fields):

@@ -37,7 +37,10 @@ RETIRED_KEY_KEPT = timedelta(days=1)  # longer than any token signed with it liv
 ALGORITHM = "RS256"
 ACR = "urn:portal-asn:mfa"  # every sign-in has a password and a second factor
 # RFC 8176 values for the second factor of the portal session.
-AMR = {"otp": ["pwd", "otp", "mfa"], "mfa_enrolled": ["pwd", "otp", "mfa"], "recovery_code": ["pwd", "mfa"]}
+# RFC 8176. A passkey is a hardware-held key ("hwk") that checked its user ("user"): after
+# the password it is the second factor; alone, it is both (NIST SP 800-63B, AAL2).
+AMR = {"otp": ["pwd", "otp", "mfa"], "mfa_enrolled": ["pwd", "otp", "mfa"], "recovery_code": ["pwd", "mfa"],
+       "passkey": ["pwd", "hwk", "user", "mfa"], "passkey_sign_in": ["hwk", "user", "mfa"]}
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 

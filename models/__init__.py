@@ -1,9 +1,9 @@
 """Peewee models and the domain rules that belong to them, one module per subject:
 base (the database), employee (master data, history, documents), importer (CSV),
 leave, outbox (notifications and mail), account (password, lockout, second factors),
-sessions (sign-in tokens, sessions, known browsers), registration (activation letters
-and requests waiting for the helpdesk), oidc (single sign-on), audit, storage (schema,
-backup, retention). Everything the rest of the portal uses is named here."""
+passkey (WebAuthn credentials), sessions (sign-in tokens, sessions, known browsers),
+registration (activation letters and requests waiting for the helpdesk), oidc (single
+sign-on), audit, storage (schema, backup, retention). Everything the rest of the portal uses is named here."""
 
 from .account import ROLES, TEMPORARY_PASSWORD_HOURS, Account, Authenticator, KeyCheck, RecoveryCode, SecondFactor
 from .audit import EVENT_LABELS, AuditEvent, event_label
@@ -23,6 +23,7 @@ from .oidc import (
     scope_list,
 )
 from .outbox import Message, Notification
+from .passkey import Passkey
 from .registration import ACTIVATION_LETTER_DAYS, ActivationLetter, RegistrationRequest
 from .sessions import SessionRecord, Token, TrustedDevice, UnknownNip
 from .storage import ALL_MODELS, BackupError, backup, create_tables, is_empty, prepare_schema, purge, restore
@@ -33,7 +34,7 @@ __all__ = [
     "import_employees", "import_history", "ANNUAL_LEAVE_DAYS", "LEAVE_TYPES", "LeaveRequest", "Message",
     "Notification", "Account", "Authenticator", "KeyCheck", "ROLES", "RecoveryCode", "SecondFactor",
     "TEMPORARY_PASSWORD_HOURS", "SessionRecord", "Token", "TrustedDevice", "UnknownNip",
-    "ACTIVATION_LETTER_DAYS", "ActivationLetter", "RegistrationRequest", "OIDC_SCOPES", "OidcClient",
+    "Passkey", "ACTIVATION_LETTER_DAYS", "ActivationLetter", "RegistrationRequest", "OIDC_SCOPES", "OidcClient",
     "OidcCode", "OidcConsent", "OidcSignIn", "OidcToken", "SCOPE_LABELS", "client_secret_hash", "scope_list",
     "AuditEvent", "EVENT_LABELS", "event_label", "ALL_MODELS", "BackupError", "backup", "create_tables", "is_empty",
     "prepare_schema", "purge", "restore",

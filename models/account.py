@@ -257,10 +257,11 @@ class Account(Lockable):
         self.register_success()
 
     def reset_mfa(self) -> None:
-        """The next login goes to enrollment again (lost or replaced phone). Every browser
-        is signed out: one signed in with the lost phone's codes must not stay in."""
+        """The next login goes to enrollment again (lost or replaced phone): authenticators,
+        recovery codes and passkeys go. Every browser is signed out: one signed in with the
+        lost phone's codes must not stay in."""
         with db.atomic():
-            for model in MFA_MODELS:
+            for model in (*MFA_MODELS, models.Passkey):
                 model.delete().where(model.account == self.id).execute()
             self.end_sessions()
 

@@ -37,7 +37,7 @@ class AuditEvent(BaseModel):
 
     SIGN_IN_EVENTS = ("login.ok", "login.failed", "login.locked", "login.inactive", "otp.failed",
                       "otp.replayed", "recovery_code.used", "recovery_code.failed", "account.locked",
-                      "logout")
+                      "logout", "passkey.used", "passkey.failed", "passkey.cloned")
 
     @classmethod
     def for_nip(cls, nip: str):
@@ -105,6 +105,8 @@ EVENT_LABELS = {
     "oidc.logout": "keluar atas permintaan aplikasi", "oidc.client_added": "aplikasi didaftarkan",
     "oidc.client_secret_rotated": "rahasia aplikasi diganti", "oidc.client_disabled": "aplikasi dinonaktifkan",
     "oidc.client_enabled": "aplikasi diaktifkan kembali", "oidc.key_rotated": "kunci tanda tangan SSO diganti",
+    "passkey.added": "passkey ditambah", "passkey.removed": "passkey dihapus", "passkey.used": "passkey dipakai",
+    "passkey.failed": "passkey ditolak", "passkey.cloned": "passkey ditolak: penghitung mundur (mungkin disalin)",
 }
 
 

@@ -114,7 +114,9 @@ class SessionRecord(BaseModel):
     ip = CharField(default="")
     user_agent = CharField(default="")
     verified_at = DateTimeField(default=now)  # last password (+ OTP) check, for sensitive changes
-    auth_method = CharField(default="")  # the second factor of the sign-in: otp | recovery_code | mfa_enrolled
+    # The second factor of the sign-in: otp | recovery_code | mfa_enrolled | passkey, or
+    # passkey_sign_in (a passkey alone, without the password).
+    auth_method = CharField(default="")
 
     token = None  # the raw token, known only in the request that created it or sent it
 

@@ -21,6 +21,7 @@ from .employee import Document, Employee, PositionHistory, RankHistory
 from .leave import LeaveRequest
 from .oidc import OidcClient, OidcCode, OidcConsent, OidcSignIn, OidcToken
 from .outbox import Message, Notification
+from .passkey import Passkey
 from .registration import ActivationLetter, RegistrationRequest
 from .sessions import SessionRecord, Token, TrustedDevice, UnknownNip
 
@@ -134,7 +135,7 @@ def restore(source: Path) -> Path:
 ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
               Authenticator, KeyCheck, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip,
               ActivationLetter, RegistrationRequest, Message, AuditEvent, OidcClient, OidcConsent, OidcSignIn,
-              OidcCode, OidcToken]
+              OidcCode, OidcToken, Passkey]
 
 
 # --------------------------------------------------------------------------- retention

@@ -339,6 +339,7 @@ def build_world(folder: Path, demo_mode: bool) -> World:
         models.Token.issue(pegawai, "reset", reset_secret, 30)
         app_client, _ = models.OidcClient.register("e-Kinerja", ["https://ekinerja.example.go.id/cb"])
         models.OidcConsent.grant(account, app_client, "openid profile asn")
+        passkey = models.Passkey.create(account=account, name="Ponsel saya", credential_id="AAAA", public_key="AAAA")
 
     entry_id = MISSING_ID
     if demo_mode:
@@ -354,7 +355,8 @@ def build_world(folder: Path, demo_mode: bool) -> World:
            "document_id": [document.id, MISSING_ID], "request_id": [leave.id, MISSING_ID],
            "authenticator_id": [second.id, MISSING_ID], "notification_id": [notification.id, MISSING_ID],
            "session_id": [other.id, current.id, MISSING_ID], "entry_id": [entry_id, MISSING_ID],
-           "secret": [reset_secret, "tautan-tidak-berlaku"], "client_id": [app_client.id, MISSING_ID]}
+           "secret": [reset_secret, "tautan-tidak-berlaku"], "client_id": [app_client.id, MISSING_ID],
+           "passkey_id": [passkey.id, MISSING_ID]}
 
     if not models.db.is_closed():
         models.db.close()

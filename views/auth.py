@@ -5,6 +5,7 @@ from flask_login import current_user
 
 import mail
 import models
+import passkeys
 import security
 from security import now
 from views import (
@@ -22,6 +23,7 @@ from views import (
     new_password_problems,
     next_stage,
     not_at_step,
+    password_to_use,
     pending_account,
     pending_deadline,
     respond,
@@ -267,7 +269,8 @@ def password_new_post():
 def _otp_page(account, status=200, error=None, help=(), field_error=True):
     # Naming the registered device helps whoever types a code from another phone.
     return respond("auth/otp.html", "otp_form", status, error=error, help=help, field_error=field_error,
-                   devices=list(account.confirmed_authenticators()))
+                   devices=list(account.confirmed_authenticators()),
+                   has_passkeys=models.Passkey.of(account).exists())
 
 
 def _recovery_page(account, status=200, error=None, help=(), field_error=True):
@@ -360,6 +363,110 @@ def _malformed(account, page):
     message = ("Masukkan 6 digit kode OTP dari aplikasi autentikator." if page is _otp_page else
                "Kode pemulihan terdiri dari 10 huruf dan angka, misalnya abcde-23456.")
     return page(account, 422, message, ("salah-memasukkan-otp", "autentikator-hilang"))
+
+
+# --------------------------------------------------------------------------- passkeys
+# The browser asks for options (a challenge kept in the session), the phone signs them
+# after its fingerprint, face or screen lock, and the answer is posted with the form.
+
+PASSKEY_HELP = ("passkey",)
+PASSKEY_ERRORS = {
+    "expired": "Waktu untuk memakai passkey habis atau permintaan ini sudah dipakai. Coba sekali lagi.",
+    "unknown": "Passkey ini tidak terdaftar untuk akun Anda di portal ini. Masuk dengan NIP dan kata sandi.",
+    "invalid": ("Passkey tidak dapat diperiksa. Pastikan alamat di browser adalah alamat resmi portal, "
+                "lalu coba sekali lagi."),
+    "cloned": ("Passkey ini ditolak: penghitung keamanannya mundur, tanda passkey mungkin disalin. Masuk "
+               "dengan NIP dan kata sandi, hapus passkey itu di halaman Keamanan, lalu hubungi helpdesk."),
+}
+PASSKEY_EVENT_DETAIL = {"expired": "tantangan kedaluwarsa atau dipakai ulang", "unknown": "passkey tidak dikenal",
+                        "invalid": "jawaban passkey tidak sah", "cloned": "penghitung tanda tangan mundur"}
+
+
+def _passkey_failed(assertion, account) -> None:
+    event = "passkey.cloned" if assertion.result == "cloned" else "passkey.failed"
+    name = assertion.passkey.name if assertion.passkey else ""
+    audit(event, account=account, detail="; ".join(filter(None, [name, PASSKEY_EVENT_DETAIL[assertion.result]])))
+
+
+@bp.post("/login/passkey/opsi")
+@limiter.limit(_login_limit)
+def passkey_sign_in_options():
+    return current_app.response_class(passkeys.sign_in_options(), mimetype="application/json")
+
+
+@bp.post("/login/passkey")
+@limiter.limit(_login_limit)
+def passkey_sign_in():
+    """One tap, no NIP, no password, no OTP: a passkey that verified its user is both
+    factors. Lockout, audit, the browser's device cookie and the new-browser mail work
+    as for a password sign-in."""
+    assertion = passkeys.verify_assertion(request.form.get("credential", ""))
+    account = assertion.passkey.account if assertion.passkey else None
+    if account is None:
+        audit("login.failed", detail=f"passkey: {PASSKEY_EVENT_DETAIL[assertion.result]}")
+        return _login_page(422, message=PASSKEY_ERRORS[assertion.result], help=PASSKEY_HELP)
+    nip = account.employee.nip
+    counter = failure_counter(account)
+    if not take_attempt(counter):
+        audit("login.locked", account=account, detail="passkey saat terkunci")
+        return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip, help=LOCKED_HELP)
+    if not assertion.passed:
+        _passkey_failed(assertion, account)
+    if settle_attempt(counter, assertion.passed, account=account):
+        audit("login.failed", account=account, detail=PASSKEY_EVENT_DETAIL[assertion.result])
+        return _login_page(423, message=locked_message(counter.lock_minutes_left()), nip=nip, help=LOCKED_HELP)
+    if not assertion.passed:
+        audit("login.failed", account=account, detail=PASSKEY_EVENT_DETAIL[assertion.result])
+        return _login_page(422, message=PASSKEY_ERRORS[assertion.result], nip=nip, help=PASSKEY_HELP)
+    if not account.employee.is_active:
+        audit("login.inactive", account=account, detail=f"status {account.employee.status}")
+        return _login_page(403, message=inactive_message(), nip=nip)
+    if account.must_activate or next_stage(account) != "otp":
+        # A helpdesk's temporary password (or an unfinished first sign-in) is finished with the password.
+        audit("login.failed", account=account, detail="passkey: proses masuk dengan kata sandi belum selesai")
+        return _login_page(403, nip=nip, message=f"Untuk akun ini, masuk dulu dengan NIP dan "
+                                                 f"{password_to_use(account)}.")
+    audit("passkey.used", account=account, detail=f"{assertion.passkey.name}; masuk tanpa kata sandi")
+    # What a password sign-in keeps in its pending state, for finish_login: where to go
+    # next (an app's sign-in) and this browser's earlier session.
+    session["pending"] = {"next": security.safe_next_url(request.form.get("next")),
+                          "previous": current_user.current_session.id
+                          if current_user.is_authenticated and current_user.current_session else None}
+    return finish_login(account, "passkey_sign_in")
+
+
+@bp.post("/login/otp/passkey/opsi")
+@limiter.limit(_otp_limit)
+def passkey_second_factor_options():
+    account = pending_account("otp")
+    if account is None:
+        return not_at_step()
+    return current_app.response_class(passkeys.sign_in_options(account), mimetype="application/json")
+
+
+@bp.post("/login/otp/passkey")
+@limiter.limit(_otp_limit)
+@limiter.limit(code_limit, key_func=step_key)
+def passkey_second_factor():
+    """A passkey instead of the OTP: it counts exactly as a correct code would."""
+    account = pending_account("otp")
+    if account is None:
+        return not_at_step()
+    counter = failure_counter(account)
+    if not take_attempt(counter):
+        audit("login.locked", account=account, detail="passkey saat akun terkunci")
+        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
+    assertion = passkeys.verify_assertion(request.form.get("credential", ""), account)
+    if not assertion.passed:
+        _passkey_failed(assertion, account)
+    if settle_attempt(counter, assertion.passed, account=account):
+        return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
+    if not assertion.passed:
+        left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
+        return _otp_page(account, 422, f"{PASSKEY_ERRORS[assertion.result]} Sisa percobaan sebelum akun dikunci "
+                                       f"sementara: {left}.", PASSKEY_HELP, field_error=False)
+    audit("passkey.used", account=account, detail=assertion.passkey.name)
+    return finish_login(account, "passkey")
 
 
 # --------------------------------------------------------------------------- cancel and logout

@@ -5,10 +5,12 @@ import re
 
 from flask import Blueprint, abort, current_app, flash, request
 from flask_login import current_user, login_required, logout_user
+from peewee import IntegrityError
 
 import fields
 import mail
 import models
+import passkeys
 import security
 from security import now
 from views import (
@@ -168,6 +170,7 @@ def _security_page(status=200, block="page", **context):
     context.setdefault("errors", {})
     return respond("dashboard/security.html", block, status, needs_otp=needs_otp(),
                    authenticators=list(account.confirmed_authenticators().order_by(models.Authenticator.id)),
+                   passkeys=list(models.Passkey.of(account)),
                    recovery_codes_left=models.RecoveryCode.remaining(account),
                    sessions=account.active_sessions(), current_session=account.current_session,
                    sign_ins=models.AuditEvent.sign_ins(account), **context)
@@ -261,6 +264,88 @@ def authenticator_remove_post(authenticator_id):
     authenticator.delete_instance()
     audit("mfa.removed", account=current_user, detail=authenticator.name)
     flash(f"Autentikator \u201c{authenticator.name}\u201d dihapus.", "success")
+    return go("dashboard.security_settings")
+
+
+# Passkeys come beside the authenticator app, never instead of it: every account keeps
+# one way in that works without a passkey-capable browser. So any passkey can be removed.
+
+
+def _default_passkey_name() -> str:
+    names = {p.name for p in models.Passkey.of(current_user)}
+    return next(f"Passkey {n}" for n in range(1, len(names) + 2) if f"Passkey {n}" not in names)
+
+
+def _add_passkey_page(status=200, errors=None, device_name="", message=None):
+    return respond("dashboard/passkey_add.html", "page", status, errors=errors or {}, message=message,
+                   device_name=device_name or _default_passkey_name(), needs_otp=needs_otp())
+
+
+@bp.get("/dashboard/keamanan/passkey/baru")
+def passkey_add():
+    return _add_passkey_page()
+
+
+@bp.post("/dashboard/keamanan/passkey/opsi")
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def passkey_add_options():
+    return current_app.response_class(passkeys.registration_options(current_user), mimetype="application/json")
+
+
+@bp.post("/dashboard/keamanan/passkey/baru")
+@limiter.limit(lambda: current_app.config["OTP_RATE_LIMIT"])
+def passkey_add_post():
+    new = passkeys.verify_registration(request.form.get("credential", ""))
+    errors = {}
+    device_name = fields.check(errors, "device_name", fields.device_name, request.form.get("device_name"))
+    typed_name = fields.squashed(request.form.get("device_name"), 100)
+    if errors:
+        return _add_passkey_page(422, errors, typed_name)
+    errors = reauthenticate()
+    if errors:
+        return _add_passkey_page(422, errors, typed_name)
+    if new is None:
+        return _add_passkey_page(422, device_name=typed_name, message=(
+            "Passkey belum terdaftar: sidik jari, wajah atau kunci layar tidak dikonfirmasi, atau waktunya "
+            "habis. Coba lagi."))
+    device_name = device_name or _default_passkey_name()
+    try:
+        models.Passkey.create(account=current_user.id, name=device_name, credential_id=new.credential_id,
+                              public_key=new.public_key, sign_count=new.sign_count, transports=new.transports)
+    except IntegrityError:
+        return _add_passkey_page(409, device_name=typed_name, message="Passkey ini sudah terdaftar.")
+    audit("passkey.added", account=current_user, detail=device_name)
+    mail.notify_owner(current_user.employee, "Passkey baru ditambahkan ke akun Portal ASN Digital",
+                      f"Passkey baru “{device_name}” ditambahkan ke akun Anda. Passkey ini dapat dipakai "
+                      "untuk masuk tanpa kata sandi.")
+    flash(f"Passkey \u201c{device_name}\u201d ditambahkan. Lain kali, tekan Masuk dengan passkey.", "success")
+    return go("dashboard.security_settings")
+
+
+def _own_passkey(passkey_id):
+    passkey = models.Passkey.get_or_none((models.Passkey.id == passkey_id)
+                                         & (models.Passkey.account == current_user.id))
+    if passkey is None:
+        abort(404)
+    return passkey
+
+
+@bp.get("/dashboard/keamanan/passkey/<int:passkey_id>/hapus")
+def passkey_remove(passkey_id):
+    return respond("dashboard/passkey_remove.html", "remove_form", item=_own_passkey(passkey_id), errors={},
+                   needs_otp=needs_otp())
+
+
+@bp.post("/dashboard/keamanan/passkey/<int:passkey_id>/hapus")
+def passkey_remove_post(passkey_id):
+    passkey = _own_passkey(passkey_id)
+    errors = reauthenticate()
+    if errors:
+        return respond("dashboard/passkey_remove.html", "remove_form", 422, item=passkey, errors=errors,
+                       needs_otp=needs_otp())
+    passkey.delete_instance()
+    audit("passkey.removed", account=current_user, detail=passkey.name)
+    flash(f"Passkey \u201c{passkey.name}\u201d dihapus.", "success")
     return go("dashboard.security_settings")
 
 

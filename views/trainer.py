@@ -107,6 +107,19 @@ def scenario(nip):
     return go("trainer.console")
 
 
+@bp.post("/akun/<nip>/latihan-passkey")
+def passkey_practice(nip):
+    employee = _employee(nip)
+    if not employee.is_active:
+        flash(f"{employee.nama} berstatus {employee.status} dan tidak bisa masuk; pilih pegawai aktif.", "error")
+        return go("trainer.console")
+    demo.prepare_passkey_practice(employee, current_app.config)
+    audit("demo.scenario", nip=nip, detail="latihan passkey")
+    flash(f"{employee.nama}: siap untuk latihan passkey. Kata sandi: {demo.PASSWORD}; kode OTP di ponsel "
+          "virtual. Ikuti langkah Latihan passkey di bawah.", "success")
+    return go("trainer.console")
+
+
 @bp.post("/akun/<nip>/reset-mfa")
 def mfa_reset(nip):
     employee = _employee(nip)

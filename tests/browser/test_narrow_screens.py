@@ -298,6 +298,8 @@ def normal_server(database: Path) -> Server:
         reset_secret = security.new_link_secret()
         models.Token.issue(pegawai, "reset", reset_secret, 30)
         session_id = account.active_sessions().first().id
+        passkey = models.Passkey.create(account=account, name="Ponsel pribadi (sidik jari)", credential_id="AAAA",
+                                        public_key="AAAA")
         for index in range(3):  # the admin's employee list
             models.Account.for_employee(models.Employee.create(
                 nip=f"19850101201001100{index}", nik=f"327301010185000{index}", nama=f"Pegawai Contoh {index}",
@@ -307,7 +309,7 @@ def normal_server(database: Path) -> Server:
 
     server.args = {"nip": pegawai.nip, "document_id": documents[0].id, "request_id": leave.id,
                    "authenticator_id": second.id, "notification_id": notification.id, "session_id": session_id,
-                   "secret": reset_secret}
+                   "secret": reset_secret, "passkey_id": passkey.id}
     server.endpoint_args = {"account.activate": {"secret": "tautan-kedaluwarsa"}}  # a real one is used up
 
     journeys = {

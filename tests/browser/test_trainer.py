@@ -101,7 +101,7 @@ def phone_code(phone, device):
 def sign_in(learner, password):
     learner.fill("#nip", "19900101 202001 1 001")
     learner.fill("#password", password)
-    learner.get_by_role("button", name="Masuk").click()
+    learner.get_by_role("button", name="Masuk", exact=True).click()
 
 
 def test_phone_clock_behind_is_diagnosed_and_fixed(screens, frozen_clock):

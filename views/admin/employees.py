@@ -35,6 +35,7 @@ def employee_page(employee, status=200, errors=None, form=None, doc_form=None):
     return respond(
         "admin/employee.html", "console", status, employee=employee, account=account,
         authenticators=list(account.confirmed_authenticators()) if account else [],
+        passkeys=list(models.Passkey.of(account)) if account else [],
         sessions=list(account.active_sessions()) if account else [],
         events=list(models.AuditEvent.for_nip(employee.nip).limit(20)),
         documents=list(models.Document.listing(employee)),

@@ -49,8 +49,8 @@ ACTIONS = {
         "helpdesk_temporary_password"),
     "reset-mfa": Action(
         "Atur ulang MFA",
-        "Semua autentikator (aplikasi OTP) akun ini dihapus. Saat masuk berikutnya, setelah "
-        "kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
+        "Semua autentikator (aplikasi OTP), kode pemulihan dan passkey akun ini dihapus. Saat masuk "
+        "berikutnya, setelah kata sandi, pegawai diminta memindai kode QR baru di ponselnya.",
         "MFA diatur ulang. Saat masuk berikutnya pegawai mengaktifkan MFA lagi.",
         "Akun ini belum mengaktifkan MFA, jadi tidak ada yang perlu diatur ulang.",
         "mfa.reset", "MFA akun Portal ASN Digital Anda diatur ulang oleh helpdesk",
