@@ -8,29 +8,21 @@ import models
 import passkeys
 import security
 from security import now
-from views import (
-    CODE_ERRORS,
+from views import CODE_ERRORS, audit, check_code, code_limit, go, limiter, new_password_problems, respond, step_key
+from views.signin import (
     FIRST_PASSWORD,
-    audit,
     cancel_pending,
-    check_code,
-    code_limit,
     failure_counter,
     finish_login,
-    go,
-    limiter,
     locked_message,
-    new_password_problems,
     next_stage,
     not_at_step,
     password_to_use,
     pending_account,
     pending_deadline,
-    respond,
     settle_attempt,
     sign_out,
     start_pending,
-    step_key,
     take_attempt,
 )
 

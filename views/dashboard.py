@@ -13,19 +13,8 @@ import models
 import passkeys
 import security
 from security import now
-from views import (
-    audit,
-    enrollment_context,
-    go,
-    limiter,
-    needs_otp,
-    new_password_problems,
-    paginate,
-    pdf_download,
-    reauthenticate,
-    respond,
-    today,
-)
+from views import audit, enrollment_context, go, limiter, new_password_problems, paginate, pdf_download, respond, today
+from views.signin import needs_otp, reauthenticate
 
 bp = Blueprint("dashboard", __name__)
 

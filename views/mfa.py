@@ -14,21 +14,8 @@ import mail
 import models
 import security
 from security import now
-from views import (
-    audit,
-    code_limit,
-    default_device_name,
-    enrollment_context,
-    finish_login,
-    go,
-    limiter,
-    needs_otp,
-    not_at_step,
-    pending_account,
-    reauthenticate,
-    respond,
-    step_key,
-)
+from views import audit, code_limit, default_device_name, enrollment_context, go, limiter, respond, step_key
+from views.signin import finish_login, needs_otp, not_at_step, pending_account, reauthenticate
 
 bp = Blueprint("mfa", __name__)
 

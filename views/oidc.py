@@ -14,7 +14,8 @@ import models
 import oidc
 import security
 from security import now
-from views import audit, sign_out
+from views import audit
+from views.signin import sign_out
 
 bp = Blueprint("oidc", __name__)
 
