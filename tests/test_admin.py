@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import models
 from tests.helpers import (
@@ -25,6 +24,7 @@ from tests.helpers import (
     make_employee,
     sign_in_as,
 )
+from tests.strategies import junk
 from views import admin
 
 # The least role each console endpoint needs. A route missing here fails
@@ -472,11 +472,6 @@ def test_cli_create_admin_errors(app, nip, message):
 
 
 # --------------------------------------------------------------------------- junk
-
-junk = st.one_of(st.text(max_size=60), st.sampled_from([
-    "\x00", "<script>alert(1)</script>", "1e309", "-1", "9" * 40, "١٢٣٤", "%00", "' OR 1=1 --",
-    "2026-02-30", "99999-01-01", "aktif\n", "admin ", "ktp", "..", "{{ 7*7 }}"]))
-
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(a=junk, b=junk, c=junk, d=junk)

@@ -48,6 +48,7 @@ from security import now
 from tests.conftest import TEST_CONFIG
 from tests.databases import database_url, restore_snapshot, take_snapshot
 from tests.helpers import PASSWORD, code, first_login, make_employee, sign_in_as
+from tests.strategies import char, junk
 
 SWEEP = settings(max_examples=int(os.environ.get("SWEEP_EXAMPLES", 8)), deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -105,20 +106,6 @@ def fields_of(view, names=FIELDS) -> list:
 
 
 # --------------------------------------------------------------------------- junk
-
-ODD_CHARS = ["\x00", "\x01", "\x7f", "\u200e", "\u200f", "\u202e", "\u2066", "\u200b", "\ufeff", "\u0301", "\u00a0",
-             "\u3000", "\r", "\n", "\t", "😀", "ß", "İ", "\U0010fffd", "١", "１", "%", "&", "=", "+", ";", "/", "\\",
-             '"', "'", "<", ">"]
-ODD_WORDS = ["\x00" * 8, "\u202e10011020201010991", "\u200f\u200eعربي", "👩🏽‍💻", "%00", "%zz", "&nip=1",
-             "<script>alert(1)</script>", "{{ 7*7 }}", "' OR 1=1 --", "../../etc/passwd", "null", "[]", "{}",
-             "-1", "0", "1e309", "NaN", "١٢٣٤٥٦", "１２３４５６", "javascript:alert(1)", "//evil.example/",
-             "https://evil.example/", "9" * 40]
-char = st.one_of(st.characters(codec="utf-8"), st.sampled_from(ODD_CHARS))
-junk = st.one_of(
-    st.text(alphabet=char, max_size=30),
-    st.sampled_from(ODD_WORDS),
-    st.text(alphabet=char, min_size=1, max_size=3).map(lambda s: (s * 5_000)[:5_000]),
-)
 
 OTP_NOW = "(the code the authenticator shows now)"
 RECOVERY_CODE = "(one of the pegawai's recovery codes)"
