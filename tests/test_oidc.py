@@ -140,6 +140,23 @@ def test_an_unregistered_or_near_miss_redirect_uri_is_never_followed(client, rp,
         assert models.AuditEvent.select().where(models.AuditEvent.event == "oidc.refused").exists()
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_control_characters_in_the_request_get_the_error_page_not_a_500(client, rp, enrolled, clock, method):
+    """authlib refuses to put a control character into an error's description."""
+    client_id, _ = rp
+    for signed_in in (False, True):
+        if signed_in:
+            client.post("/login", data={"nip": NIP, "password": PASSWORD})
+            next_step(clock)
+            client.post("/login/otp", data={"otp": code(enrolled)})
+        args = {"client_id": client_id, "response_type": "\x1f", "scope": "openid"}
+        answer = client.open("/oidc/authorize", method=method, query_string=args if method == "GET" else None,
+                             data=args if method == "POST" else None)
+        assert answer.status_code == (400 if signed_in or method == "GET" else 303), (signed_in, answer.status_code)
+        if answer.status_code == 400:
+            assert "Location" not in answer.headers and "tidak sah" in answer.get_data(as_text=True)
+
+
 def test_an_unknown_or_disabled_app_gets_an_error_page(client, rp):
     client_id, _ = rp
     assert client.get(authorize_url("tidak-ada")).status_code == 400
