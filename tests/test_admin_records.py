@@ -61,10 +61,26 @@ def test_document_type_checked_by_content(admin, content, filename, message):
         assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
-def test_document_too_large(admin):
-    big = PDF[:-6] + b" " * (5 * 1024 * 1024) + b"%%EOF\n"
-    response = upload(admin, big)
-    assert response.status_code in (413, 422) and "terlalu besar" in response.get_data(as_text=True)
+def pdf_of(size: int) -> bytes:
+    return PDF[:-6] + b" " * (size - len(PDF)) + PDF[-6:]
+
+
+def test_a_pdf_just_over_five_mb_is_refused_with_the_form_kept(admin):
+    """The body fits the upload view's limit: the form comes back (422) with the message."""
+    response = upload(admin, pdf_of(models.Document.MAX_BYTES + 1), nomor="823/2025/999")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Berkas terlalu besar. Batasnya 5 MB." in page and 'value="823/2025/999"' in page
+    assert upload(admin, pdf_of(models.Document.MAX_BYTES)).status_code == 303  # exactly 5 MB is taken
+    with models.db.connection_context():
+        assert [d.size for d in models.Document.select()] == [models.Document.MAX_BYTES]
+
+
+def test_a_body_far_over_five_mb_is_refused_before_it_is_read(admin):
+    """Past the view's limit the body is not read at all (413), with the same message."""
+    response = upload(admin, pdf_of(models.Document.MAX_BYTES + 2**20))
+    assert response.status_code == 413
+    assert "Berkas terlalu besar. Batasnya 5 MB." in response.get_data(as_text=True)
     with models.db.connection_context():
         assert not models.Document.select().exists()
 
