@@ -498,10 +498,9 @@ def test_a_back_channel_logout_to_a_down_app_is_retried(app, client, enrolled, c
         receiver.stop()
 
 
-def test_admins_register_rotate_and_disable_apps_in_the_console(client, clock):
-    from tests.helpers import sign_in_as
+def test_admins_register_rotate_and_disable_apps_in_the_console(clock, as_role):
 
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     refused = client.post("/admin/aplikasi", data={"name": "", "redirect_uris": "bukan alamat"})
     assert refused.status_code == 422 and "tidak valid" in refused.get_data(as_text=True)
     page = client.post("/admin/aplikasi", data={"name": "e-Office", "redirect_uris": "https://eoffice.example/cb",

@@ -14,6 +14,8 @@ import models
 import security
 from tests import mailserver
 from tests.helpers import (
+    HELPDESK_NIK,
+    HELPDESK_NIP,
     NIK,
     NIP,
     PASSWORD,
@@ -194,12 +196,11 @@ def test_letter_expires_after_thirty_days(make_app, clock):
     assert login(app.test_client(), NIP, letter_code).status_code == 422
 
 
-def test_console_prints_letters_for_admins(client, clock):
-    from tests.helpers import sign_in_as
+def test_console_prints_letters_for_admins(clock, as_role):
 
     with models.db.connection_context():
         make_employee(nip="199202022020122002", nik="3273014202920002", nama="Sari", unit_kerja="Dinkes")
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     page = client.get("/admin/surat-aktivasi").get_data(as_text=True)
     assert 'id="letters-waiting">1<' in page and "Dinkes" in page
     response = client.post("/admin/surat-aktivasi", data={"unit": "Dinkes"})
@@ -211,15 +212,13 @@ def test_console_prints_letters_for_admins(client, clock):
 # --------------------------------------------------------------------------- registration queue
 
 
-def test_helpdesk_approves_a_registration_after_the_identity_check(client, clock):
-    from tests.helpers import HELPDESK_NIP, sign_in_as
+def test_helpdesk_approves_a_registration_after_the_identity_check(client, clock, as_role):
 
     with models.db.connection_context():
         make_employee(nip=UNKNOWN_NIP, nik="3273014202920002", nama="Sari", email="", telepon="")
     client.post("/daftar", data={"nip": UNKNOWN_NIP, "nik": "3273014202920002", "email": "sari@example.go.id",
                                  "telepon": "081355550000"})
-    operator = client.application.test_client()
-    sign_in_as(operator, "helpdesk", nip=HELPDESK_NIP, nik="7371012003780003")
+    operator = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     page = operator.get("/admin/pendaftaran").get_data(as_text=True)
     assert "Sari" in page and "sari@example.go.id" in page
     with models.db.connection_context():
@@ -446,30 +445,26 @@ def test_links_leave_the_stored_mail_once_sent(make_app, clock):
 # --------------------------------------------------------------------------- small fixes
 
 
-def test_helpdesk_mfa_reset_ends_the_sessions(client, enrolled, clock):
-    from tests.helpers import HELPDESK_NIP, sign_in_as
+def test_helpdesk_mfa_reset_ends_the_sessions(client, enrolled, clock, as_role):
 
     login(client, NIP, PASSWORD)
     client.post("/login/otp", data={"otp": code(enrolled)})
     assert client.get("/dashboard").status_code == 200
-    operator = client.application.test_client()
-    sign_in_as(operator, "helpdesk", nip=HELPDESK_NIP, nik="7371012003780003")
+    operator = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     operator.post(f"/admin/pegawai/{NIP}/reset-mfa", data={"verifikasi": "ktp", "alasan": "ponsel hilang"})
     assert client.get("/dashboard").status_code == 302
 
 
-def test_nul_byte_in_a_console_filter_is_no_500(client, clock):
-    from tests.helpers import sign_in_as
+def test_nul_byte_in_a_console_filter_is_no_500(clock, as_role):
 
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     for url in ("/admin/pegawai?q=19\x0090", "/admin/audit?nip=1\x00"):
         assert client.get(url).status_code < 500, url
 
 
-def test_csv_export_quotes_every_formula_start(client, clock):
-    from tests.helpers import sign_in_as
+def test_csv_export_quotes_every_formula_start(clock, as_role):
 
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     with models.db.connection_context():
         for start in ("=", "+", "-", "@", "\t", ";"):
             models.AuditEvent.record("login.failed", nip=NIP, detail=f"{start}CMD()", user_agent=f"{start}x")
