@@ -2,12 +2,14 @@
 client: the journey in the middle, consent, claims, codes, tokens, and every refusal."""
 
 import re
+from http import HTTPStatus
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 import models
 from tests.helpers import NIK, NIP, PASSWORD, code, enroll, last_code, next_step
+from tests.live import ThreadedServer
 from tests.oidc_helpers import (
     REDIRECT_URI,
     approve,
@@ -419,29 +421,18 @@ class LogoutReceiver:
     """An app's back-channel logout endpoint on loopback: records the logout tokens posted."""
 
     def __init__(self, status=200):
-        import http.server
-        import threading
+        self.received, self.status = [], HTTPStatus(status)
+        self.http = ThreadedServer(self.wsgi, name="logout-receiver", threads=1).start()
+        self.uri = self.http.url + "/backchannel"
 
-        received, answer = [], status
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                received.append(parse_qs(body)["logout_token"][0])
-                self.send_response(answer)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.received = received
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_port}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def wsgi(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
+        self.received.append(parse_qs(body)["logout_token"][0])
+        start_response(f"{self.status.value} {self.status.phrase}", [("Content-Length", "0")])
+        return [b""]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 def wait_for(condition, seconds=5.0):
