@@ -77,3 +77,25 @@ def enrolled(client, employee, clock):
     client.post("/logout")
     clock.advance(seconds=30)
     return secret
+
+
+@pytest.fixture
+def as_role(app, clock):
+    """as_role("admin") is a test client of this test's app signed in as a new employee with
+    that role (pegawai, helpdesk or admin) who has just finished the first sign-in; asked
+    again in the same test, the same client. The employee has ADMIN_NIP unless `nip` and
+    `nik` say otherwise (`fields` go to make_employee); `client` signs in on a client the
+    test already holds."""
+    from tests.helpers import ADMIN_NIK, ADMIN_NIP, sign_in_as
+
+    signed_in = {}
+
+    def sign_in(role, client=None, nip=ADMIN_NIP, nik=ADMIN_NIK, **fields):
+        if client is None and (role, nip) in signed_in:
+            return signed_in[role, nip]
+        client = client or app.test_client()
+        sign_in_as(client, role, nip, nik, **fields)
+        signed_in[role, nip] = client
+        return client
+
+    return sign_in

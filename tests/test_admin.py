@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import models
 from tests.helpers import (
@@ -23,8 +22,8 @@ from tests.helpers import (
     first_login,
     login,
     make_employee,
-    sign_in_as,
 )
+from tests.strategies import junk
 from views.admin import employees as admin_employees
 from views.admin.helpdesk import ACTIONS
 
@@ -105,12 +104,6 @@ def target(app, clock):
     return employee
 
 
-@pytest.fixture
-def as_admin(client, target, clock):
-    sign_in_as(client, "admin")
-    return client
-
-
 def test_every_console_route_is_in_the_matrix(app):
     endpoints = {endpoint for _, _, endpoint in console_routes(app)}
     assert endpoints == set(MINIMUM_ROLE)
@@ -118,14 +111,14 @@ def test_every_console_route_is_in_the_matrix(app):
 
 
 @pytest.mark.parametrize("identity", ["anonymous", "half-authenticated", "pegawai", "helpdesk", "admin"])
-def test_access_matrix(app, client, target, clock, identity):
+def test_access_matrix(app, client, target, clock, identity, as_role):
     if identity == "half-authenticated":
-        sign_in_as(client, "admin")
+        as_role("admin", client=client)
         client.post("/logout")
         clock.advance(seconds=30)
         assert login(client, ADMIN_NIP, PASSWORD).location == "/login/otp"  # password only
     elif identity != "anonymous":
-        sign_in_as(client, identity)
+        client = as_role(identity)
     problems = []
     for method, url, endpoint in console_routes(app):
         response = client.open(url, method=method, data={})
@@ -143,15 +136,15 @@ def test_access_matrix(app, client, target, clock, identity):
             assert models.Account.get(models.Account.employee == target).role == "pegawai"
 
 
-def test_denied_page_is_indonesian(client, target, clock):
-    sign_in_as(client, "pegawai")
+def test_denied_page_is_indonesian(as_role, target, clock):
+    client = as_role("pegawai")
     response = client.get("/admin/pegawai")
     assert response.status_code == 403 and "Akses ditolak" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("role", ["helpdesk", "admin"])
-def test_nobody_acts_on_their_own_account(app, client, clock, role):
-    sign_in_as(client, role)
+def test_nobody_acts_on_their_own_account(app, as_role, clock, role):
+    client = as_role(role)
     own = [(m, u, e) for m, u, e in console_routes(app, nip=ADMIN_NIP)
            if ADMIN_NIP in u and e != "admin.employee"]
     assert len(own) >= 10
@@ -163,11 +156,11 @@ def test_nobody_acts_on_their_own_account(app, client, clock, role):
         assert models.Account.get().role == role
 
 
-def test_helpdesk_cannot_act_on_staff_accounts(app, client, clock):
+def test_helpdesk_cannot_act_on_staff_accounts(app, as_role, clock):
     with models.db.connection_context():
         other = make_employee(nip=HELPDESK_NIP, nik=HELPDESK_NIK, nama="Admin Lain")
         models.Account.for_employee(other).set_role("admin")
-    sign_in_as(client, "helpdesk")
+    client = as_role("helpdesk")
     for method, url, endpoint in console_routes(app, nip=HELPDESK_NIP):
         if endpoint.startswith("admin.action"):
             assert client.open(url, method=method, data={}).status_code == 403, url
@@ -175,8 +168,8 @@ def test_helpdesk_cannot_act_on_staff_accounts(app, client, clock):
     assert "hanya dapat diubah oleh admin" in page
 
 
-def test_every_change_is_a_post_with_csrf(app, client, target, clock):
-    sign_in_as(client, "admin")
+def test_every_change_is_a_post_with_csrf(app, as_role, target, clock):
+    client = as_role("admin")
     app.config["WTF_CSRF_ENABLED"] = True
     posts = [(u, e) for m, u, e in console_routes(app) if m == "POST"]
     assert {e for _, e in posts} == {"admin.action_post", "admin.employee_data_post", "admin.role_post",
@@ -198,24 +191,24 @@ def test_every_change_is_a_post_with_csrf(app, client, target, clock):
         assert models.Employee.by_nip(NIP).email == "budi@example.go.id"
 
 
-def test_console_link_only_for_staff(client, target, clock):
+def test_console_link_only_for_staff(client, target, clock, as_role):
     first_login(client)
     assert "Konsol" not in client.get("/dashboard").get_data(as_text=True)
     client.post("/logout")
-    sign_in_as(client, "helpdesk")
+    as_role("helpdesk", client=client)
     assert 'href="/admin/pegawai">Konsol helpdesk' in client.get("/dashboard").get_data(as_text=True)
 
 
-def test_role_taken_away_takes_effect_at_once(client, target, clock):
-    sign_in_as(client, "helpdesk")
+def test_role_taken_away_takes_effect_at_once(as_role, target, clock):
+    client = as_role("helpdesk")
     assert client.get("/admin/pegawai").status_code == 200
     with models.db.connection_context():
         models.Account.get(models.Account.employee == models.Employee.by_nip(ADMIN_NIP)).set_role("pegawai")
     assert client.get("/admin/pegawai").status_code == 403
 
 
-def test_deactivated_staff_refused(client, target, clock):
-    sign_in_as(client, "admin")
+def test_deactivated_staff_refused(as_role, target, clock):
+    client = as_role("admin")
     with models.db.connection_context():
         models.Employee.by_nip(ADMIN_NIP).update_data({"status": "pensiun"})
     assert client.get("/admin/pegawai").status_code == 403
@@ -231,7 +224,8 @@ def many_employees(n):
                           nama=f"Pegawai {i:02d}")
 
 
-def test_search_by_nip_or_name_without_javascript(as_admin):
+def test_search_by_nip_or_name_without_javascript(as_role, target):
+    as_admin = as_role("admin")
     many_employees(3)
     page = as_admin.get("/admin/pegawai").get_data(as_text=True)
     assert '<form method="get" action="/admin/pegawai" role="search"' in page
@@ -243,7 +237,8 @@ def test_search_by_nip_or_name_without_javascript(as_admin):
     assert "0 pegawai" in as_admin.get("/admin/pegawai?q=tidak-ada").get_data(as_text=True)
 
 
-def test_live_search_answers_a_small_fragment(as_admin):
+def test_live_search_answers_a_small_fragment(as_role, target):
+    as_admin = as_role("admin")
     many_employees(30)
     response = as_admin.get("/admin/pegawai?q=pegawai", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
@@ -254,7 +249,8 @@ def test_live_search_answers_a_small_fragment(as_admin):
     assert 'href="/admin/pegawai?page=2&amp;q=pegawai"' in body
 
 
-def test_pagination(as_admin):
+def test_pagination(as_role, target):
+    as_admin = as_role("admin")
     many_employees(45)  # 46 with Budi, the admin makes 47
     first = as_admin.get("/admin/pegawai").get_data(as_text=True)
     assert "Halaman 1 dari 3" in first and "Pegawai 01" in first and 'rel="prev"' not in first
@@ -264,14 +260,14 @@ def test_pagination(as_admin):
     assert "Halaman 1 dari 3" in as_admin.get("/admin/pegawai?page=x").get_data(as_text=True)
 
 
-def test_employee_page_shows_master_data_account_state_and_events(client, target, clock):
+def test_employee_page_shows_master_data_account_state_and_events(client, target, clock, as_role):
     secret = first_login(client, NIP, NIK)
     client.post("/logout")
     clock.advance(seconds=30)
     stranger = client.application.test_client()
     for _ in range(5):
         login(stranger, NIP, "Salah!123")
-    sign_in_as(client, "helpdesk")
+    as_role("helpdesk", client=client)
     page = client.get(f"/admin/pegawai/{NIP}").get_data(as_text=True)
     assert "Budi Santoso" in page and "Diskominfo" in page and "III/a" in page
     # Only the last four digits: the other twelve are region and birth date, which the NIP gives away.
@@ -287,7 +283,8 @@ def test_employee_page_shows_master_data_account_state_and_events(client, target
     assert secret not in page
 
 
-def test_employee_page_without_account(as_admin):
+def test_employee_page_without_account(as_role, target):
+    as_admin = as_role("admin")
     with models.db.connection_context():
         make_employee(nip=HELPDESK_NIP, nik=HELPDESK_NIK, nama="Belum Masuk")
     page = as_admin.get(f"/admin/pegawai/{HELPDESK_NIP}").get_data(as_text=True)
@@ -295,11 +292,13 @@ def test_employee_page_without_account(as_admin):
     assert "Beri kata sandi sementara" in page and "Buka kunci akun" not in page
 
 
-def test_unknown_employee_is_404(as_admin):
+def test_unknown_employee_is_404(as_role, target):
+    as_admin = as_role("admin")
     assert as_admin.get("/admin/pegawai/199901012020011999").status_code == 404
 
 
-def test_admin_edits_contact_and_status(as_admin, target):
+def test_admin_edits_contact_and_status(as_role, target):
+    as_admin = as_role("admin")
     response = as_admin.post(f"/admin/pegawai/{NIP}/data", data={
         "email": "Budi.Baru@Example.go.id", "telepon": "0813-1111-2222", "status": "aktif"})
     assert response.status_code == 303 and response.location == f"/admin/pegawai/{NIP}"
@@ -310,7 +309,8 @@ def test_admin_edits_contact_and_status(as_admin, target):
     assert "Data pegawai tersimpan" in as_admin.get(response.location).get_data(as_text=True)
 
 
-def test_invalid_edit_shows_messages_next_to_fields(as_admin):
+def test_invalid_edit_shows_messages_next_to_fields(as_role, target):
+    as_admin = as_role("admin")
     response = as_admin.post(f"/admin/pegawai/{NIP}/data", data={
         "email": "bukan-email", "telepon": "12345", "status": "cuti"})
     page = response.get_data(as_text=True)
@@ -321,12 +321,11 @@ def test_invalid_edit_shows_messages_next_to_fields(as_admin):
         assert models.Employee.by_nip(NIP).email == "budi@example.go.id"
 
 
-def test_deactivation_ends_the_sessions(client, target, clock):
+def test_deactivation_ends_the_sessions(client, target, clock, as_role):
     first_login(client)
     with models.db.connection_context():
         assert models.SessionRecord.select().count() == 1
-    admin_client = client.application.test_client()
-    sign_in_as(admin_client, "admin")
+    admin_client = as_role("admin")
     admin_client.post(f"/admin/pegawai/{NIP}/data", data={"email": "", "telepon": "", "status": "pensiun"})
     assert client.get("/dashboard").status_code == 302
     with models.db.connection_context():
@@ -334,7 +333,8 @@ def test_deactivation_ends_the_sessions(client, target, clock):
             "status aktif → pensiun")
 
 
-def test_admin_assigns_roles(as_admin, target):
+def test_admin_assigns_roles(as_role, target):
+    as_admin = as_role("admin")
     response = as_admin.post(f"/admin/pegawai/{NIP}/peran", data={"role": "helpdesk"})
     assert response.status_code == 303
     with models.db.connection_context():
@@ -344,7 +344,8 @@ def test_admin_assigns_roles(as_admin, target):
     assert as_admin.post(f"/admin/pegawai/{NIP}/peran", data={"role": "raja"}).status_code == 422
 
 
-def test_role_for_an_employee_who_never_signed_in(as_admin):
+def test_role_for_an_employee_who_never_signed_in(as_role, target):
+    as_admin = as_role("admin")
     with models.db.connection_context():
         make_employee(nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     as_admin.post(f"/admin/pegawai/{HELPDESK_NIP}/peran", data={"role": "helpdesk"})
@@ -353,7 +354,8 @@ def test_role_for_an_employee_who_never_signed_in(as_admin):
         assert account.role == "helpdesk" and account.password_hash is None
 
 
-def test_console_pages_have_no_inline_script_or_style(as_admin):
+def test_console_pages_have_no_inline_script_or_style(as_role, target):
+    as_admin = as_role("admin")
     for url in ["/admin/pegawai", f"/admin/pegawai/{NIP}", f"/admin/pegawai/{NIP}/reset-mfa",
                 "/admin/pegawai/unggah", "/admin/audit"]:
         page = as_admin.get(url).get_data(as_text=True)
@@ -370,7 +372,8 @@ def failed_login_at(moment):
         models.AuditEvent.create(created_at=moment, event="login.failed", nip=NIP)
 
 
-def test_audit_log_filters(as_admin, clock):
+def test_audit_log_filters(as_role, target, clock):
+    as_admin = as_role("admin")
     failed_login_at(datetime(2026, 11, 23, 2, 0))
     failed_login_at(datetime(2026, 11, 25, 2, 0))
     page = as_admin.get(f"/admin/audit?nip={NIP}").get_data(as_text=True)
@@ -384,15 +387,17 @@ def test_audit_log_filters(as_admin, clock):
     assert "peran diubah" in as_admin.get(f"/admin/audit?nip={ADMIN_NIP}").get_data(as_text=True)
 
 
-def test_audit_log_day_boundaries_are_wib(as_admin, clock):
+def test_audit_log_day_boundaries_are_wib(as_role, target, clock):
     # 23 Nov 2026 18:30 UTC is already 24 Nov in Western Indonesia Time.
+    as_admin = as_role("admin")
     failed_login_at(datetime(2026, 11, 23, 18, 30))
     page = as_admin.get(f"/admin/audit?nip={NIP}&dari=2026-11-24&sampai=2026-11-24").get_data(as_text=True)
     assert "1 peristiwa" in page
     assert "0 peristiwa" in as_admin.get(f"/admin/audit?nip={NIP}&sampai=2026-11-23").get_data(as_text=True)
 
 
-def test_audit_log_invalid_filters(as_admin):
+def test_audit_log_invalid_filters(as_role, target):
+    as_admin = as_role("admin")
     response = as_admin.get("/admin/audit?nip=abc&dari=23/11/2026&sampai=")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -402,7 +407,8 @@ def test_audit_log_invalid_filters(as_admin):
     assert as_admin.get("/admin/audit.csv?dari=kemarin").status_code == 422
 
 
-def test_audit_log_pagination(as_admin):
+def test_audit_log_pagination(as_role, target):
+    as_admin = as_role("admin")
     with models.db.connection_context():
         for i in range(60):
             models.AuditEvent.record("login.failed", nip=NIP, detail=f"percobaan {i}")
@@ -413,7 +419,8 @@ def test_audit_log_pagination(as_admin):
     assert f'href="/admin/audit?page=2&amp;nip={NIP}"' in first
 
 
-def test_audit_export_csv(as_admin):
+def test_audit_export_csv(as_role, target):
+    as_admin = as_role("admin")
     with models.db.atomic():
         for i in range(2500):  # more than one streamed chunk
             models.AuditEvent.record("login.failed", nip=NIP, detail=f"percobaan {i}")
@@ -474,14 +481,10 @@ def test_cli_create_admin_errors(app, nip, message):
 
 # --------------------------------------------------------------------------- junk
 
-junk = st.one_of(st.text(max_size=60), st.sampled_from([
-    "\x00", "<script>alert(1)</script>", "1e309", "-1", "9" * 40, "١٢٣٤", "%00", "' OR 1=1 --",
-    "2026-02-30", "99999-01-01", "aktif\n", "admin ", "ktp", "..", "{{ 7*7 }}"]))
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(a=junk, b=junk, c=junk, d=junk)
-def test_junk_in_console_forms_never_breaks_them(as_admin, a, b, c, d):
+def test_junk_in_console_forms_never_breaks_them(as_role, target, a, b, c, d):
+    as_admin = as_role("admin")
     responses = [
         as_admin.get("/admin/pegawai", query_string={"q": a, "page": b}),
         as_admin.get(f"/admin/pegawai/{quote(a, safe='')}"),

@@ -17,7 +17,6 @@ from tests.helpers import (
     first_login,
     login,
     make_employee,
-    sign_in_as,
 )
 
 VERIFIED = {"verifikasi": ["ktp", "sk"], "alasan": "lupa kata sandi, datang ke kantor BKPSDM"}
@@ -26,19 +25,13 @@ VERIFIED = {"verifikasi": ["ktp", "sk"], "alasan": "lupa kata sandi, datang ke k
 @pytest.fixture
 def user(app, clock):
     """Budi, who finished his first login on his own browser and is still signed in
-    there; returns (his client, his TOTP secret)."""
+    there, the clock moved to the next TOTP step; returns (his client, his TOTP secret)."""
     with models.db.connection_context():
         make_employee()
     browser = app.test_client()
     secret = first_login(browser)
-    return browser, secret
-
-
-@pytest.fixture
-def helpdesk(client, user, clock):
-    sign_in_as(client, "helpdesk", HELPDESK_NIP, HELPDESK_NIK)
     clock.advance(seconds=30)
-    return client
+    return browser, secret
 
 
 def act(client, slug, nip=NIP, **form):
@@ -90,7 +83,8 @@ def assert_audited_and_notified(event, subject_words):
 @pytest.mark.parametrize("slug, title", [("buka-kunci", "Buka kunci akun"),
                                          ("kata-sandi-sementara", "Beri kata sandi sementara"),
                                          ("reset-mfa", "Atur ulang MFA"), ("akhiri-sesi", "Akhiri semua sesi")])
-def test_confirmation_asks_how_identity_was_verified(helpdesk, clock, slug, title):
+def test_confirmation_asks_how_identity_was_verified(as_role, user, clock, slug, title):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     if slug == "buka-kunci":
         lock_out(helpdesk.application)
     page = helpdesk.get(f"/admin/pegawai/{NIP}/{slug}").get_data(as_text=True)
@@ -101,7 +95,8 @@ def test_confirmation_asks_how_identity_was_verified(helpdesk, clock, slug, titl
     assert f'method="post" action="/admin/pegawai/{NIP}/{slug}"' in page
 
 
-def test_action_without_verification_or_reason_is_refused(helpdesk, clock):
+def test_action_without_verification_or_reason_is_refused(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     lock_out(helpdesk.application)
     url = f"/admin/pegawai/{NIP}/buka-kunci"
     response = helpdesk.post(url, data={"verifikasi": "ktp-palsu", "alasan": " a "})
@@ -116,7 +111,8 @@ def test_action_without_verification_or_reason_is_refused(helpdesk, clock):
     assert 'value="lainnya" checked' in response.get_data(as_text=True)
 
 
-def test_action_that_would_change_nothing(helpdesk):
+def test_action_that_would_change_nothing(as_role, user):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     page = helpdesk.get(f"/admin/pegawai/{NIP}/buka-kunci").get_data(as_text=True)
     assert "tidak sedang terkunci" in page and 'name="alasan"' not in page
     response = act(helpdesk, "buka-kunci")
@@ -130,7 +126,8 @@ def test_action_that_would_change_nothing(helpdesk):
 # --------------------------------------------------------------------------- the four actions
 
 
-def test_unlock_lets_the_employee_sign_in(helpdesk, user, clock):
+def test_unlock_lets_the_employee_sign_in(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     _, secret = user
     browser = helpdesk.application.test_client()  # a browser the account does not know yet
     lock_out(helpdesk.application)
@@ -147,7 +144,8 @@ def test_unlock_lets_the_employee_sign_in(helpdesk, user, clock):
     assert_audited_and_notified("account.unlocked", "dibuka kuncinya oleh helpdesk")
 
 
-def test_temporary_password_forces_a_change_at_next_login(helpdesk, user, clock):
+def test_temporary_password_forces_a_change_at_next_login(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     browser, secret = user
     response = act(helpdesk, "kata-sandi-sementara")
     page = response.get_data(as_text=True)
@@ -175,7 +173,8 @@ def test_temporary_password_forces_a_change_at_next_login(helpdesk, user, clock)
     assert not any(password in text for text in stored)
 
 
-def test_temporary_password_expires_after_24_hours(helpdesk, clock):
+def test_temporary_password_expires_after_24_hours(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     page = act(helpdesk, "kata-sandi-sementara").get_data(as_text=True)
     password = re.search(r'<code id="temporary-password">([^<]+)</code>', page).group(1)
     clock.advance(hours=23, minutes=59)
@@ -189,17 +188,18 @@ def test_temporary_password_expires_after_24_hours(helpdesk, clock):
     assert account().failed_count == 0
 
 
-def test_temporary_password_also_unlocks(helpdesk, clock):
+def test_temporary_password_also_unlocks(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     lock_out(helpdesk.application)
     page = act(helpdesk, "kata-sandi-sementara").get_data(as_text=True)
     password = re.search(r'<code id="temporary-password">([^<]+)</code>', page).group(1)
     assert login(helpdesk.application.test_client(), NIP, password).location == "/password/new"
 
 
-def test_temporary_password_for_an_employee_who_never_signed_in(client, clock):
+def test_temporary_password_for_an_employee_who_never_signed_in(clock, as_role):
     with models.db.connection_context():
         make_employee(nip=HELPDESK_NIP, nik=HELPDESK_NIK, nama="Belum Masuk", email="", telepon="")
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     page = act(client, "kata-sandi-sementara", nip=HELPDESK_NIP).get_data(as_text=True)
     password = re.search(r'<code id="temporary-password">([^<]+)</code>', page).group(1)
     browser = client.application.test_client()
@@ -210,7 +210,8 @@ def test_temporary_password_for_an_employee_who_never_signed_in(client, clock):
     assert "tanpa pemberitahuan" in last_event("password.reset").detail
 
 
-def test_reset_mfa_sends_the_next_login_to_enrollment(helpdesk, user, clock):
+def test_reset_mfa_sends_the_next_login_to_enrollment(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     browser, old_secret = user
     browser.post("/logout")
     assert "Ponsel pribadi — diaktifkan" in account_state(helpdesk)
@@ -237,7 +238,8 @@ def client_is_signed_in(browser):
     return browser.get("/dashboard").status_code == 200
 
 
-def test_end_sessions_signs_out_every_browser(helpdesk, user, clock):
+def test_end_sessions_signs_out_every_browser(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     browser, secret = user
     second = helpdesk.application.test_client()
     login(second, NIP, PASSWORD)
@@ -255,17 +257,18 @@ def test_end_sessions_signs_out_every_browser(helpdesk, user, clock):
     assert browser.post("/login/otp", data={"otp": code(secret)}).location == "/dashboard"
 
 
-def test_sms_when_the_employee_has_no_email(client, clock):
+def test_sms_when_the_employee_has_no_email(clock, as_role):
     with models.db.connection_context():
         make_employee(email="")
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     act(client, "kata-sandi-sementara")
     [message] = outbox()
     assert message.channel == "sms" and message.recipient == "081234567890" and message.status == "outbox"
     assert "diatur ulang oleh helpdesk" in message.body and len(message.body) < 300
 
 
-def test_operator_recorded_as_actor(helpdesk, clock):
+def test_operator_recorded_as_actor(as_role, user, clock):
+    helpdesk = as_role("helpdesk", nip=HELPDESK_NIP, nik=HELPDESK_NIK)
     act(helpdesk, "akhiri-sesi")
     page = helpdesk.get(f"/admin/pegawai/{NIP}").get_data(as_text=True)
     events = page.split('id="riwayat"')[1]

@@ -8,7 +8,7 @@ import pytest
 import app as app_module
 import models
 from tests.databases import ON_POSTGRES
-from tests.helpers import NIK, NIP, first_login, login, to_password_step
+from tests.helpers import NIK, NIP, first_login, login, make_employee, to_password_step
 
 
 def test_security_headers(client):
@@ -158,8 +158,24 @@ def test_cli_seed_and_reset_demo(app):
     assert to_password_step(client, "199001012020011001", "3273010101900001").location == "/password/new"
 
 
-def test_cli_init_db(app):
-    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+def test_cli_init_db_creates_every_table_and_a_second_run_keeps_the_data(app):
+    import migrations
+
+    tables = {model._meta.table_name for model in models.ALL_MODELS}
+    with models.db.connection_context():
+        models.db.drop_tables(models.ALL_MODELS)
+        models.db.execute_sql(f"DROP TABLE {migrations.HISTORY_TABLE}")
+        assert models.is_empty()
+    first = app.test_cli_runner().invoke(args=["init-db"])
+    assert first.exit_code == 0 and "Basis data siap." in first.output
+    with models.db.connection_context():
+        assert tables <= set(models.db.get_tables())
+        assert migrations.pending(models.db.obj) == []  # a new database needs no migration
+        make_employee()
+    again = app.test_cli_runner().invoke(args=["init-db"])
+    assert again.exit_code == 0 and "Basis data siap." in again.output
+    with models.db.connection_context():
+        assert [e.nama for e in models.Employee.select()] == ["Budi Santoso"]
 
 
 def test_demo_seed_has_history_and_valid_pdfs(make_app):

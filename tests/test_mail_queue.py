@@ -6,7 +6,6 @@ import pytest
 import mail
 import models
 from tests import mailserver
-from tests.helpers import sign_in_as
 
 
 @pytest.fixture
@@ -53,14 +52,8 @@ def test_send_mail_command_retries_what_is_due(make_app, smtp, clock):
     assert result.exit_code == 0 and "1 pesan terkirim" in result.output
 
 
-@pytest.fixture
-def admin_client(app, clock):
-    client = app.test_client()
-    sign_in_as(client, "admin")
-    return client
-
-
-def test_outbox_page_lists_waiting_and_failed_messages_without_bodies(admin_client, clock):
+def test_outbox_page_lists_waiting_and_failed_messages_without_bodies(as_role, clock):
+    admin_client = as_role("admin")
     _queued(status="pending", subject="Kode verifikasi", body="Kode Anda 482913")
     _queued(status="failed", attempts=8, last_error="SMTPRecipientsRefused: 550 no such user",
             subject="Buat kata sandi baru", body="https://portal.test/reset/RahasiaTautan")
@@ -74,7 +67,8 @@ def test_outbox_page_lists_waiting_and_failed_messages_without_bodies(admin_clie
     assert 'href="/admin/pesan"' in admin_client.get("/admin/pegawai").get_data(as_text=True)
 
 
-def test_outbox_page_is_paginated(admin_client, clock):
+def test_outbox_page_is_paginated(as_role, clock):
+    admin_client = as_role("admin")
     with models.db.connection_context():
         models.Message.insert_many([{"recipient": f"p{i}@example.go.id", "subject": f"Pesan {i:03}", "body": "-",
                                      "status": "pending"} for i in range(60)]).execute()
@@ -85,8 +79,7 @@ def test_outbox_page_is_paginated(admin_client, clock):
     assert admin_client.get("/admin/pesan?page=x&status=<b>").status_code == 200
 
 
-def test_outbox_page_is_for_admins_only(app, clock):
-    client = app.test_client()
-    sign_in_as(client, "helpdesk")
+def test_outbox_page_is_for_admins_only(as_role):
+    client = as_role("helpdesk")
     assert client.get("/admin/pesan").status_code == 403
     assert 'href="/admin/pesan"' not in client.get("/admin/pegawai").get_data(as_text=True)

@@ -2,12 +2,14 @@
 client: the journey in the middle, consent, claims, codes, tokens, and every refusal."""
 
 import re
+from http import HTTPStatus
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 import models
 from tests.helpers import NIK, NIP, PASSWORD, code, enroll, last_code, next_step
+from tests.live import ThreadedServer
 from tests.oidc_helpers import (
     REDIRECT_URI,
     approve,
@@ -138,6 +140,23 @@ def test_an_unregistered_or_near_miss_redirect_uri_is_never_followed(client, rp,
     assert "tidak sah" in answer.get_data(as_text=True)
     with models.db.connection_context():
         assert models.AuditEvent.select().where(models.AuditEvent.event == "oidc.refused").exists()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_control_characters_in_the_request_get_the_error_page_not_a_500(client, rp, enrolled, clock, method):
+    """authlib refuses to put a control character into an error's description."""
+    client_id, _ = rp
+    for signed_in in (False, True):
+        if signed_in:
+            client.post("/login", data={"nip": NIP, "password": PASSWORD})
+            next_step(clock)
+            client.post("/login/otp", data={"otp": code(enrolled)})
+        args = {"client_id": client_id, "response_type": "\x1f", "scope": "openid"}
+        answer = client.open("/oidc/authorize", method=method, query_string=args if method == "GET" else None,
+                             data=args if method == "POST" else None)
+        assert answer.status_code == (400 if signed_in or method == "GET" else 303), (signed_in, answer.status_code)
+        if answer.status_code == 400:
+            assert "Location" not in answer.headers and "tidak sah" in answer.get_data(as_text=True)
 
 
 def test_an_unknown_or_disabled_app_gets_an_error_page(client, rp):
@@ -402,29 +421,18 @@ class LogoutReceiver:
     """An app's back-channel logout endpoint on loopback: records the logout tokens posted."""
 
     def __init__(self, status=200):
-        import http.server
-        import threading
+        self.received, self.status = [], HTTPStatus(status)
+        self.http = ThreadedServer(self.wsgi, name="logout-receiver", threads=1).start()
+        self.uri = self.http.url + "/backchannel"
 
-        received, answer = [], status
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                received.append(parse_qs(body)["logout_token"][0])
-                self.send_response(answer)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.received = received
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_port}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def wsgi(self, environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)).decode()
+        self.received.append(parse_qs(body)["logout_token"][0])
+        start_response(f"{self.status.value} {self.status.phrase}", [("Content-Length", "0")])
+        return [b""]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 def wait_for(condition, seconds=5.0):
@@ -481,10 +489,9 @@ def test_a_back_channel_logout_to_a_down_app_is_retried(app, client, enrolled, c
         receiver.stop()
 
 
-def test_admins_register_rotate_and_disable_apps_in_the_console(client, clock):
-    from tests.helpers import sign_in_as
+def test_admins_register_rotate_and_disable_apps_in_the_console(clock, as_role):
 
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     refused = client.post("/admin/aplikasi", data={"name": "", "redirect_uris": "bukan alamat"})
     assert refused.status_code == 422 and "tidak valid" in refused.get_data(as_text=True)
     page = client.post("/admin/aplikasi", data={"name": "e-Office", "redirect_uris": "https://eoffice.example/cb",

@@ -10,7 +10,7 @@ import pytest
 import models
 import views
 from tests.databases import ON_POSTGRES
-from tests.helpers import ADMIN_NIK, ADMIN_NIP, NIP, PASSWORD, code, first_login, make_employee, sign_in_as
+from tests.helpers import NIP, PASSWORD, code, first_login, make_employee
 
 BIG_TABLES = ("employee", "auditevent")
 
@@ -85,19 +85,19 @@ def test_sign_in_and_dashboard_read_no_whole_table(client, crowd, clock, monkeyp
                                   "/admin/pegawai?q=198001012005011", f"/admin/pegawai/{NIP}",
                                   "/admin/audit", "/admin/audit?page=2", "/admin/audit?event=login.failed",
                                   "/admin/audit?dari=2026-11-01&sampai=2026-11-30"])
-def test_console_pages_read_no_whole_table(client, crowd, monkeypatch, path):
-    sign_in_as(client, "admin")
+def test_console_pages_read_no_whole_table(as_role, crowd, monkeypatch, path):
+    client = as_role("admin")
     assert whole_table_reads(statements_of(client, monkeypatch, "get", path)) == []
 
 
-def test_audit_page_by_nip_reads_only_that_nips_events(client, crowd, monkeypatch):
-    sign_in_as(client, "admin")
+def test_audit_page_by_nip_reads_only_that_nips_events(as_role, crowd, monkeypatch):
+    client = as_role("admin")
     statements = statements_of(client, monkeypatch, "get", f"/admin/audit?nip={NIP}")
     assert whole_table_reads(statements, allow_sort=True) == []
 
 
-def test_search_by_nip_prefix_and_name_prefix(client, crowd):
-    sign_in_as(client, "admin", nip=ADMIN_NIP, nik=ADMIN_NIK)
+def test_search_by_nip_prefix_and_name_prefix(as_role, crowd):
+    client = as_role("admin")
     with models.db.connection_context():
         make_employee(nip="199202022020012002", nik="3273010101900099", nama="Dr. Ásih Ramadhani-Putri, S.Kom.")
         make_employee(nip="199202022020012003", nik="3273010101900098", nama="Dra. Asih Zulaikha")
@@ -116,8 +116,8 @@ def test_search_by_nip_prefix_and_name_prefix(client, crowd):
     assert names("1992020220200120031") == []
 
 
-def test_counts_stop_at_the_cap(client, crowd, monkeypatch):
-    sign_in_as(client, "admin")
+def test_counts_stop_at_the_cap(as_role, crowd, monkeypatch):
+    client = as_role("admin")
     monkeypatch.setattr(views, "COUNT_CAP", 25)
     page = client.get("/admin/pegawai").get_data(as_text=True)
     assert "Lebih dari 25 pegawai" in page and "Persempit dengan NIP atau awal nama" in page
@@ -126,8 +126,8 @@ def test_counts_stop_at_the_cap(client, crowd, monkeypatch):
     assert "10 pegawai cocok" in exact and "Lebih dari" not in exact
 
 
-def test_audit_filter_lists_every_labelled_event_without_reading_the_table(client, crowd, monkeypatch):
-    sign_in_as(client, "admin")
+def test_audit_filter_lists_every_labelled_event_without_reading_the_table(as_role, crowd, monkeypatch):
+    client = as_role("admin")
     statements = statements_of(client, monkeypatch, "get", "/admin/audit")
     assert not any("DISTINCT" in sql for sql, _ in statements)
     page = client.get("/admin/audit").get_data(as_text=True)

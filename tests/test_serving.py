@@ -1,18 +1,17 @@
 """serving.py: the trusted reverse proxy (a real waitress server, and the middleware for
 gunicorn), the access log with its request id, and logging with timestamps."""
 
-import contextlib
 import http.client
 import logging
-import threading
+from urllib.parse import urlsplit
 
 import pytest
-import waitress
 from flask import request
 
 import models
 import serving
 from tests.helpers import NIP, login
+from tests.live import ThreadedServer
 
 FORWARDED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
              "X-Forwarded-Host": "asn.instansi.go.id"}
@@ -26,11 +25,6 @@ def _probe(app):
     return app
 
 
-def _run_until_closed(server):
-    with contextlib.suppress(OSError):  # closing the listening socket ends the loop this way
-        server.run()
-
-
 @pytest.fixture
 def serve():
     """Runs an app under a real waitress server on 127.0.0.1 with the options of
@@ -38,13 +32,12 @@ def serve():
     servers = []
 
     def start(app):
-        options = {**serving.waitress_options(app.config), "host": "127.0.0.1", "port": 0, "threads": 2}
-        server = waitress.create_server(app, **options)
-        threading.Thread(target=_run_until_closed, args=(server,), daemon=True).start()
+        server = ThreadedServer(app, "serving-test", **{**serving.waitress_options(app.config), "threads": 2}).start()
         servers.append(server)
+        port = urlsplit(server.url).port
 
         def send(method, path, headers=None, body=None):
-            connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
             response.text = response.read().decode()
@@ -54,7 +47,7 @@ def serve():
 
     yield start
     for server in servers:
-        server.close()
+        server.stop()
 
 
 def test_waitress_takes_client_ip_scheme_and_host_from_the_trusted_proxy(make_app, serve):

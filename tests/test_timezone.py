@@ -55,21 +55,17 @@ def test_today_is_the_date_in_the_portal_zone(make_app, clock, zone, masa_kerja)
     assert re.search(rf'id="masa-kerja">{masa_kerja}', page)
 
 
-def test_default_zone_is_wib_in_the_console_and_audit_export(make_app, clock):
-    from tests.helpers import sign_in_as
+def test_default_zone_is_wib_in_the_console_and_audit_export(clock, as_role):
 
-    client = make_app().test_client()
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     assert "09:00 WIB" in client.get("/admin/audit").get_data(as_text=True)
     csv_text = client.get("/admin/audit.csv").get_data(as_text=True)
     assert "2026-11-23 09:00:00 WIB" in csv_text
 
 
 @pytest.mark.parametrize("name, day", [("dari", "0001-01-01"), ("sampai", "9999-12-31")])
-def test_audit_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(make_app, clock, name, day):
-    from tests.helpers import sign_in_as
+def test_audit_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(clock, as_role, name, day):
 
-    client = make_app().test_client()
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     response = client.get("/admin/audit", query_string={name: day})
     assert response.status_code == 422 and "Tanggal dengan format" in response.get_data(as_text=True)

@@ -13,6 +13,7 @@ import demo
 import models
 import security
 from tests.helpers import change_password, first_login, make_employee, prove_first_login
+from tests.live import live_portal
 from tests.oidc_helpers import consent_fields, target
 
 BUDI, BUDI_NIK = "199001012020011001", "3273010101900001"
@@ -531,11 +532,8 @@ def test_participant_numbers_are_bounded(demo_app):
 def demo_server(tmp_path):
     """Demo mode on a real loopback server: e-Kinerja (demo) exchanges its code with a real
     HTTP request to the portal's token endpoint."""
-    from tests.browser.conftest import LiveServer
-
-    server = LiveServer(tmp_path / "portal.db", DEMO=True, WTF_CSRF_ENABLED=False)
-    yield server
-    server.stop()
+    with live_portal(tmp_path / "portal.db", demo=True, WTF_CSRF_ENABLED=False) as server:
+        yield server
 
 
 def enrolled_demo_account(app, nip) -> str:

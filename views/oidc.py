@@ -6,6 +6,7 @@ agreed to, and what the audit log records."""
 from datetime import UTC
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -122,7 +123,10 @@ def _to_login(fresh: bool):
 
 
 def _validated_grant(account):
-    return oidc.server().get_consent_grant(end_user=account)
+    try:
+        return oidc.server().get_consent_grant(end_user=account)
+    except ValueError as error:  # authlib will not quote a control character in an error's description
+        raise InvalidRequestError() from error
 
 
 @bp.get("/oidc/authorize")

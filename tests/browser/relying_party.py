@@ -3,17 +3,15 @@ OpenID Connect implementation than the portal's: discovery, the code flow with `
 and `nonce`, `client_secret_basic`, the ID token checked against the portal's JWKS, and a
 back-channel logout endpoint that checks the logout token the same way.
 
-A tiny WSGI app served by waitress on 127.0.0.1 from a thread. It sets no cookies (the
+A tiny WSGI app served on 127.0.0.1 from a thread (tests/live.py). It sets no cookies (the
 portal, on another port of the same host, would see them): what it learns is kept here
 for the tests to read."""
 
 import html
 import secrets
-import threading
 import time
 from urllib.parse import parse_qs, urlencode
 
-import waitress
 from oic.oauth2.message import ErrorResponse
 from oic.oic import Client
 from oic.oic.message import (
@@ -25,9 +23,9 @@ from oic.oic.message import (
 )
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 from oic.utils.time_util import utc_time_sans_frac
-from waitress import wasyncore
 
 import models
+from tests.live import ThreadedServer
 
 SCOPE = ["openid", "profile", "email", "asn"]
 
@@ -36,8 +34,8 @@ class RelyingParty:
     def __init__(self, name: str, portal, *, is_pre_approved=False):
         self.name = name
         self.portal = portal
-        self.server = waitress.create_server(self.wsgi, host="127.0.0.1", port=0, threads=2, ident=name)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.http = ThreadedServer(self.wsgi, name=f"rp-{name}", threads=2)
+        self.url = self.http.url
         self.redirect_uri = self.url + "/callback"
         self.post_logout_redirect_uri = self.url + "/signed-out"
         self.sign_ins = []  # verified ID token claims (dicts), one per completed sign-in
@@ -50,8 +48,7 @@ class RelyingParty:
                                                         backchannel_logout_uri=self.url + "/backchannel",
                                                         post_logout_redirect_uris=[self.post_logout_redirect_uri])
         self.client_id = client.client_id
-        self.thread = threading.Thread(target=self.server.run, name=f"rp-{name}", daemon=True)
-        self.thread.start()
+        self.http.start()
         self.oidc = Client(client_authn_method=CLIENT_AUTHN_METHOD)
         self.oidc.provider_config(portal.url)  # discovery, and the JWKS into the key jar
         self.oidc.store_registration_info(RegistrationResponse(
@@ -59,9 +56,7 @@ class RelyingParty:
             token_endpoint_auth_method="client_secret_basic"))
 
     def stop(self):
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-        self.thread.join(timeout=10)
-        self.server.task_dispatcher.shutdown(timeout=5)
+        self.http.stop()
 
     # ------------------------------------------------------------------ for the tests
 

@@ -14,22 +14,18 @@ in through Flask's test client and their session cookie goes into a Chromium con
 
 import re
 import tempfile
-import threading
 import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import waitress
-from waitress import wasyncore
 
 import app as app_module
 import demo
 import models
 import security
 from security import now
-from tests.browser.conftest import BROWSER_CONFIG
 from tests.databases import database_url
 from tests.helpers import (
     ADMIN_NIK,
@@ -47,6 +43,7 @@ from tests.helpers import (
     sign_in_as,
     to_password_step,
 )
+from tests.live import LIVE_CONFIG, LiveServer
 from views.help import TOPICS
 
 VIEWPORT = {"width": 360, "height": 740}
@@ -116,7 +113,7 @@ def _url_rules():
     """(endpoint, rule, arguments, values of an any() converter) of every GET route,
     read from a throwaway app's URL map at collection time."""
     with tempfile.TemporaryDirectory() as folder:
-        app = app_module.create_app({**BROWSER_CONFIG, "DATABASE_URL": database_url(Path(folder) / "rules.db")})
+        app = app_module.create_app({**LIVE_CONFIG, "DATABASE_URL": database_url(Path(folder) / "rules.db")})
         if not models.db.is_closed():
             models.db.close()
         rules = []
@@ -186,35 +183,18 @@ def _params() -> list:
 # --------------------------------------------------------------------------- servers and data
 
 
-class Server:
-    """The portal on 127.0.0.1 at a free port, served by waitress from a thread. The data
-    is made before serving, with CSRF checks off for the set-up requests only."""
+class Server(LiveServer):
+    """The portal, its data made before it serves, with CSRF checks off for the set-up
+    requests only (made by test clients on the host "localhost")."""
 
-    def __init__(self, database: Path, **config):
-        self.app = app_module.create_app({**BROWSER_CONFIG, **config, "DATABASE_URL": database_url(database),
-                                          "WTF_CSRF_ENABLED": False, "TRUSTED_HOSTS": ["localhost"]})
+    def __init__(self, database: Path, **options):
+        super().__init__(database, **options, WTF_CSRF_ENABLED=False, TRUSTED_HOSTS=["localhost"])
         self.cookies = {"anonim": None, "pelatih": None}
         self.args = {}
-        self.server = None
 
     def start(self):
         self.app.config["WTF_CSRF_ENABLED"] = True
-        self.server = waitress.create_server(self.app, host="127.0.0.1", port=0, threads=4,
-                                             ident="portal-asn-narrow")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.app.config.update(BASE_URL=self.url, TRUSTED_HOSTS=[self.url.removeprefix("http://")])
-        self.thread = threading.Thread(target=self.server.run, name="narrow-live-server", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server is not None:
-            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-            self.thread.join(timeout=10)
-            self.server.task_dispatcher.shutdown(timeout=5)
-            assert not self.thread.is_alive(), "the live server thread did not stop"
-        if not models.db.is_closed():
-            models.db.close()
+        return super().start()
 
     def keep(self, who, client):
         cookie = client.get_cookie("session")
@@ -347,7 +327,7 @@ def normal_server(database: Path) -> Server:
 
 
 def demo_server(database: Path) -> Server:
-    server = Server(database, DEMO=True)
+    server = Server(database, demo=True)
     client = server.app.test_client()
     rizky = demo.DEMO_EMPLOYEES[4]
     assert client.post("/daftar", data={"nip": rizky["nip"], "nik": rizky["nik"], "email": rizky["email"],

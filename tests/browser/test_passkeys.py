@@ -52,7 +52,7 @@ def portal(live_server):
     """The live server, addressed as localhost (its RP ID), its clock stopped (moved on by
     sign_in_with_otp)."""
     clock.freeze(clock.now())
-    port = live_server.server.effective_port
+    port = live_server.http.server.effective_port
     live_server.url = f"http://localhost:{port}"
     live_server.app.config.update(BASE_URL=live_server.url, TRUSTED_HOSTS=[f"localhost:{port}"])
     yield live_server

@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import mailserver
-from tests.browser.conftest import LiveServer
 from tests.browser.test_journey import (
     change_default_password,
     fill_enrollment,
@@ -25,6 +24,7 @@ from tests.browser.test_journey import (
     url_is,
 )
 from tests.helpers import NIK, NIP, PASSWORD
+from tests.live import live_portal
 
 EMAIL = "budi.santoso@bandung.go.id"  # typed at registration (the master data has another)
 RECORD_EMAIL = "budi@example.go.id"  # the contact on record: codes and links go there only
@@ -44,14 +44,9 @@ def smtp():
 
 @pytest.fixture
 def live_server(tmp_path, smtp):
-    """The conftest's live server, sending its mail to `smtp` with links to itself. The
-    settings are read per request, so they can be set once the port is known."""
-    server = LiveServer(tmp_path / "portal.db")
-    server.app.config.update(MAIL_URL=f"smtp://127.0.0.1:{smtp.port}", BASE_URL=server.url)
-    try:
+    """The portal sending its mail to `smtp`, with links to itself."""
+    with live_portal(tmp_path / "portal.db", smtp_port=smtp.port) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def same_origin(link: str, live_server) -> str:

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 import demo
 import models
-from tests.browser.conftest import LiveServer
 from tests.browser.relying_party import RelyingParty
 from tests.browser.test_journey import (
     NAME,
@@ -29,6 +28,7 @@ from tests.browser.test_journey import (
     url_is,
 )
 from tests.helpers import NIK, NIP, PASSWORD
+from tests.live import live_portal
 
 
 @pytest.fixture
@@ -223,15 +223,14 @@ def test_prompt_none_without_a_session_answers_login_required(page, live_server,
 @pytest.fixture
 def demo_page(browser, tmp_path, java_script_enabled):
     """A page on a portal in demo mode (with e-Kinerja (demo))."""
-    server = LiveServer(tmp_path / "demo.db", DEMO=True)
-    context = browser.new_context(base_url=server.url, java_script_enabled=java_script_enabled, locale="id-ID",
-                                  timezone_id="Asia/Jakarta", viewport={"width": 360, "height": 740})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page(), server
-    finally:
-        context.close()
-        server.stop()
+    with live_portal(tmp_path / "demo.db", demo=True) as server:
+        context = browser.new_context(base_url=server.url, java_script_enabled=java_script_enabled, locale="id-ID",
+                                      timezone_id="Asia/Jakarta", viewport={"width": 360, "height": 740})
+        context.set_default_timeout(10_000)
+        try:
+            yield context.new_page(), server
+        finally:
+            context.close()
 
 
 def test_the_demo_app_shows_a_class_single_sign_on(demo_page, clock, java_script_enabled):

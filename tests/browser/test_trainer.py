@@ -3,28 +3,19 @@ and the lost authenticator (learner without JavaScript), plus the enrollment pag
 narrow screen. The portal runs in this process under waitress, so its clock can be
 frozen; CSRF protection stays on."""
 
-import threading
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-import waitress
-from waitress import wasyncore
 
-import app as app_module
 import demo
-import models
 from security import clock as the_clock
-from tests.databases import database_url
 from tests.helpers import last_code
+from tests.live import live_portal
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 BUDI, BUDI_NIK = "199001012020011001", "3273010101900001"
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 
 @pytest.fixture
@@ -36,45 +27,18 @@ def frozen_clock():
 
 @pytest.fixture
 def portal(tmp_path, frozen_clock):
-    """The demo portal on a free port, served by waitress from a thread of this process."""
-    app = app_module.create_app({"TESTING": True, "SECRET_KEY": "browser-trainer-key", "DEMO": True,
-                                 "ARGON2_COST": (1, 64), "RATELIMIT_ENABLED": False,
-                                 "DATABASE_URL": database_url(tmp_path / "demo.db")})
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-
-    def stop():  # inside the server's loop, so that run() returns once nothing is left open
-        server.close()
-        wasyncore.close_all(server._map)
-
-    server.trigger.pull_trigger(stop)
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the live server did not stop"
-    server.task_dispatcher.shutdown(timeout=5)
-    if not models.db.is_closed():
-        models.db.close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-    playwright.stop()
+    """The demo portal's address."""
+    with live_portal(tmp_path / "demo.db", demo=True) as server:
+        yield server.url
 
 
 @pytest.fixture
-def screens(chromium, portal):
+def screens(browser, portal):
     """The trainer's screen (console and virtual phone) and a learner's, as separate browsers."""
     opened = []
 
     def open_screen(path="/", **options):
-        context = chromium.new_context(base_url=portal, **options)
+        context = browser.new_context(base_url=portal, **options)
         context.set_default_timeout(10_000)
         opened.append(context)
         page = context.new_page()
