@@ -159,7 +159,7 @@ def test_an_answer_made_on_another_origin_is_refused(phone, portal):
         const body = new FormData(); body.append("csrf_token", token);
         return fetch("/login/passkey/opsi", {method: "POST", body}).then(r => r.json());
     }""", token)
-    look_alike = f"localhost:{int(portal.server.effective_port) + 1}"
+    look_alike = f"localhost:{int(portal.http.server.effective_port) + 1}"
     fake = f"http://{look_alike}/masuk"
     phone.route(fake, lambda route: route.fulfill(content_type="text/html",
                                                   body="<!doctype html><title>Portal ASN Digital</title>"))
