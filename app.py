@@ -131,6 +131,7 @@ def create_app(config=None):
     settings.validate(app.config)
     _check_sign_in_settings(app)
     models.use_secret_key(app.config["SECRET_KEY"])
+    app.extensions["settings"] = settings.Settings.from_config(app.config)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     if app.config["TRUSTED_PROXY"]:
         app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
@@ -152,7 +153,7 @@ def create_app(config=None):
             if click.get_current_context(silent=True) is None:
                 raise
         else:
-            if not models.KeyCheck.matches(app.config["SECRET_KEY"]):
+            if not models.KeyCheck.matches(app.extensions["settings"]):
                 raise settings.SettingsError(
                     "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
                     "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
@@ -472,7 +473,7 @@ def _register_cli(app):
             account.set_role("admin")
             click.echo(f"{employee.nama} ({employee.nip}) sekarang admin.")
         if account.password_hash is None or account.has_temporary_password:
-            password = account.issue_temporary_password(app.config["ARGON2_COST"])
+            password = account.issue_temporary_password(app.extensions["settings"])
             models.AuditEvent.record("password.reset", nip=employee.nip, account=account,
                                      detail="kata sandi sementara dari perintah create-admin")
             click.echo(f"Kata sandi sementara (hanya ditampilkan sekali, berlaku "
@@ -483,7 +484,7 @@ def _register_cli(app):
     @click.argument("out", type=click.Path(dir_okay=False, writable=True))
     def activation_letters(unit, out):
         """Print activation letters (PDF) for active employees who have no password yet."""
-        pdf, count = letters.activation_letters(models.ActivationLetter.recipients(unit), app.config["SECRET_KEY"],
+        pdf, count = letters.activation_letters(models.ActivationLetter.recipients(unit), app.extensions["settings"],
                                                 app.config["BASE_URL"] or "http://127.0.0.1:5000",
                                                 app.config["HELPDESK_CONTACT"])
         Path(out).write_bytes(pdf)

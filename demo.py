@@ -311,12 +311,12 @@ PROBLEMS = [
 PROBLEMS_BY_SLUG = {p.slug: p for p in PROBLEMS}
 
 
-def apply(slug: str, employee, config) -> None:
+def apply(slug: str, employee, settings) -> None:
     """Put a demo account into a common problem (see PROBLEMS), from a clean start."""
-    key = config["SECRET_KEY"]
+    key = settings.secret_key
     reset_account(employee)
     account = models.Account.for_employee(employee)
-    account.set_password(PASSWORD, config["ARGON2_COST"])
+    account.set_password(PASSWORD, settings)
     scenario = DemoScenario.create(nip=employee.nip, slug=slug)
     if slug in ("qr-tidak-muncul", "otp-tidak-muncul"):
         return  # nothing on the phone yet
@@ -328,7 +328,7 @@ def apply(slug: str, employee, config) -> None:
     secret = security.new_totp_secret()
     models.Authenticator.create(account=account, name=device, confirmed_at=now(),
                                 secret_encrypted=security.encrypt(secret, key))
-    codes = models.RecoveryCode.generate(account, key)
+    codes = models.RecoveryCode.generate(account, settings)
     scenario.recovery_codes = security.encrypt(json.dumps(codes), key)
     scenario.save()
     if slug == "perangkat-tidak-terdaftar":
@@ -339,23 +339,23 @@ def apply(slug: str, employee, config) -> None:
                       skew_seconds=-180 if slug == "kode-otp-tidak-valid" else 0)
     if slug == "salah-memasukkan-otp":
         models.Account.update(failed_count=0, locked_until=now() + timedelta(
-            minutes=config["LOCKOUT_MINUTES"])).where(models.Account.id == account.id).execute()
+            minutes=settings.lockout_minutes)).where(models.Account.id == account.id).execute()
     if slug == "gagal-login-setelah-reset":
         mail.send_reset_link(employee)
         mail.send_reset_link(employee)  # the first link stops working, as with a real second request
 
 
-def prepare_passkey_practice(employee, config) -> None:
+def prepare_passkey_practice(employee, settings) -> None:
     """A demo account ready to add a passkey: password PASSWORD, MFA active with its
     authenticator on the virtual phone, no passkey yet."""
-    key = config["SECRET_KEY"]
+    key = settings.secret_key
     reset_account(employee)
     account = models.Account.for_employee(employee)
-    account.set_password(PASSWORD, config["ARGON2_COST"])
+    account.set_password(PASSWORD, settings)
     secret = security.new_totp_secret()
     models.Authenticator.create(account=account, name=DEVICE, confirmed_at=now(),
                                 secret_encrypted=security.encrypt(secret, key))
-    models.RecoveryCode.generate(account, key)
+    models.RecoveryCode.generate(account, settings)
     _add_to_phone(employee, secret, key, device=DEVICE)
 
 
@@ -405,7 +405,7 @@ class PhoneScreen:
     codes: list
 
 
-def phone(key: str) -> list:
+def phone(settings) -> list:
     """What the virtual phone shows now: for each demo account with something on it, the
     current code of every entry and the seconds it stays valid."""
     at = now()
@@ -414,6 +414,7 @@ def phone(key: str) -> list:
         scenario = scenario_of(employee)
         if scenario:
             entries = PhoneEntry.select().where(PhoneEntry.nip == employee.nip).order_by(PhoneEntry.id)
+            key = settings.secret_key
             codes = [_phone_code(e.device, security.decrypt(e.secret_encrypted, key), at, e.skew_seconds,
                                  e.note, e.id) for e in entries]
         else:
@@ -423,7 +424,7 @@ def phone(key: str) -> list:
             if authenticator is None:
                 continue
             note = "" if authenticator.confirmed_at else "menunggu aktivasi di portal"
-            codes = [_phone_code(authenticator.name or "Ponsel peserta", authenticator.secret(key),
+            codes = [_phone_code(authenticator.name or "Ponsel peserta", authenticator.secret(settings),
                                  at, 0, note)]
         screens.append(PhoneScreen(employee, scenario, codes))
     return screens

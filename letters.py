@@ -15,7 +15,7 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def activation_letters(employees, secret_key: str, base_url: str, helpdesk: str) -> tuple[bytes, int]:
+def activation_letters(employees, settings, base_url: str, helpdesk: str) -> tuple[bytes, int]:
     """A PDF with a letter for each employee (issuing each a new code, which voids any
     earlier letter of theirs) and how many letters it holds."""
     pdf = FPDF(format="A4")
@@ -23,7 +23,7 @@ def activation_letters(employees, secret_key: str, base_url: str, helpdesk: str)
     pdf.set_title("Surat aktivasi akun Portal ASN Digital")
     count = 0
     for employee in employees:
-        code = models.ActivationLetter.issue(employee, secret_key)
+        code = models.ActivationLetter.issue(employee, settings)
         expires = (now() + timedelta(days=models.ACTIVATION_LETTER_DAYS)).strftime("%d-%m-%Y")
         pdf.add_page()
         pdf.set_font("Helvetica", "B", 16)

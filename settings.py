@@ -4,6 +4,7 @@ misbehaving later (ASN_MAX_FAILED_LOGINS=five once switched lockout off)."""
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import click
@@ -200,3 +201,20 @@ def validate(config) -> None:
     if config["PROXY_FIX"] and not config["TRUSTED_PROXY"]:
         # The setting before ASN_TRUSTED_PROXY trusted whichever address spoke to the app.
         config["TRUSTED_PROXY"] = "*"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the domain rules need from the configuration, typed and checked once by
+    create_app (after validate) and handed to the model methods that use it."""
+
+    secret_key: str
+    argon2_cost: tuple = (2, 19456, 1)
+    first_login: str = "code"
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+    @classmethod
+    def from_config(cls, config) -> "Settings":
+        return cls(config["SECRET_KEY"], tuple(config["ARGON2_COST"]), config["FIRST_LOGIN"],
+                   config["MAX_FAILED_LOGINS"], config["LOCKOUT_MINUTES"])

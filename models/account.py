@@ -34,7 +34,7 @@ class Lockable(BaseModel):
     or a NIP that is not in the data (which must behave exactly like one that is).
 
     A check is first *taken* (one UPDATE that also tests the lock), then either given back
-    (it passed) or failed. So parallel guesses get exactly `max_failures` checks: the
+    (it passed) or failed. So parallel guesses get exactly ASN_MAX_FAILED_LOGINS checks: the
     counter is raised before the check, never after."""
 
     failed_count = IntegerField(default=0)
@@ -52,13 +52,13 @@ class Lockable(BaseModel):
         self.failed_count, self.locked_until, self.lock_count = (fresh.failed_count, fresh.locked_until,
                                                                  fresh.lock_count)
 
-    def take_attempt(self, max_failures: int) -> bool:
+    def take_attempt(self, settings) -> bool:
         """Reserve one check; False when locked, or when the checks already under way would
         use up the remaining tries."""
         cls = type(self)
         taken = cls.update(failed_count=cls.failed_count + 1).where(
             (cls.id == self.id) & (cls.locked_until.is_null() | (cls.locked_until <= now()))
-            & (cls.failed_count < max_failures)).execute()
+            & (cls.failed_count < settings.max_failed_logins)).execute()
         self._reload_lock()
         return bool(taken)
 
@@ -69,16 +69,16 @@ class Lockable(BaseModel):
         cls.update(failed_count=cls.failed_count - 1).where((cls.id == self.id) & (cls.failed_count > 0)).execute()
         self._reload_lock()
 
-    def fail_attempt(self, max_failures: int, lock_minutes: int) -> bool:
+    def fail_attempt(self, settings) -> bool:
         """The reserved check failed. Returns True when it used up the tries and locked:
-        for `lock_minutes`, doubled for every lock since the last completed sign-in, at
-        most a day."""
+        for ASN_LOCKOUT_MINUTES, doubled for every lock since the last completed sign-in,
+        at most a day."""
         cls = type(self)
         self._reload_lock()
-        minutes = min(lock_minutes * 2 ** min(self.lock_count, 16), LOCK_CAP_MINUTES)
+        minutes = min(settings.lockout_minutes * 2 ** min(self.lock_count, 16), LOCK_CAP_MINUTES)
         locked = cls.update(failed_count=0, locked_until=now() + timedelta(minutes=minutes),
                             lock_count=cls.lock_count + 1).where(
-            (cls.id == self.id) & (cls.failed_count >= max_failures)).execute()
+            (cls.id == self.id) & (cls.failed_count >= settings.max_failed_logins)).execute()
         self._reload_lock()
         return bool(locked)
 
@@ -137,40 +137,40 @@ class Account(Lockable):
     def get_id(self):
         return self.current_session.token if self.current_session else None
 
-    def check_password(self, password: str, cost) -> bool:
+    def check_password(self, password: str, settings) -> bool:
         """The account's own (or a helpdesk's temporary) password. Without one, nothing
         matches here, in the time a real check takes: the first sign-in is proved by
         `first_password`."""
-        return security.verify_password(self.password_hash, password, cost)
+        return security.verify_password(self.password_hash, password, settings.argon2_cost)
 
-    def upgrade_password_hash(self, password: str, cost) -> bool:
+    def upgrade_password_hash(self, password: str, settings) -> bool:
         """After a correct password: a hash made with other argon2 parameters (an older
-        default) is replaced by one with `cost`. Compare-and-set, so a password changed
+        default) is replaced by one with the settings' cost. Compare-and-set, so a password changed
         meanwhile is kept. Returns True when it was replaced."""
         old_hash = self.password_hash
-        if not old_hash or not security.needs_rehash(old_hash, cost):
+        if not old_hash or not security.needs_rehash(old_hash, settings.argon2_cost):
             return False
-        new_hash = security.hash_password(password, cost)
+        new_hash = security.hash_password(password, settings.argon2_cost)
         replaced = Account.update(password_hash=new_hash).where(
             (Account.id == self.id) & (Account.password_hash == old_hash)).execute()
         if replaced:
             self.password_hash = new_hash
         return bool(replaced)
 
-    def first_password(self, typed: str, secret_key: str, policy: str) -> str | None:
+    def first_password(self, typed: str, settings) -> str | None:
         """Before the employee has a password: "letter" when `typed` is the code of an
         unused activation letter (in any policy), "nik" when it is the NIK (except in the
         letter policy), else None. The caller has spent a hash's time already."""
         if self.password_hash is not None:
             return None
-        if models.ActivationLetter.use(self.employee, typed, secret_key):
+        if models.ActivationLetter.use(self.employee, typed, settings):
             return "letter"
-        if policy != "letter" and self.employee.nik_matches(typed):
+        if settings.first_login != "letter" and self.employee.nik_matches(typed):
             return "nik"
         return None
 
-    def set_password(self, password: str, cost) -> None:
-        self.password_hash = security.hash_password(password, cost)
+    def set_password(self, password: str, settings) -> None:
+        self.password_hash = security.hash_password(password, settings.argon2_cost)
         self.must_change_password = False
         self.password_changed_at = now()
         self.temp_password_expires_at = None
@@ -191,28 +191,28 @@ class Account(Lockable):
     def confirmed_authenticators(self):
         return self.authenticators.where(Authenticator.confirmed_at.is_null(False))
 
-    def use_otp(self, code: str, secret_key: str) -> str:
+    def use_otp(self, code: str, settings) -> str:
         """"ok" when one of the confirmed authenticators accepts `code` (and claims its
         time step), "replayed" when it was valid but already used, else "wrong"."""
-        results = [a.use_code(code, secret_key) for a in self.confirmed_authenticators()]
+        results = [a.use_code(code, settings) for a in self.confirmed_authenticators()]
         return "ok" if "ok" in results else "replayed" if "replayed" in results else "wrong"
 
-    def check_second_factor(self, typed: str, secret_key: str) -> "SecondFactor":
+    def check_second_factor(self, typed: str, settings) -> "SecondFactor":
         """An OTP or a recovery code, whichever `typed` is (people type what they have).
         A wrong OTP that one of the authenticators would have given a few minutes off is
         diagnosed (`skew`), and stays wrong. Counting failures is the caller's, against
         the counter of the browser that typed it."""
         code = security.normalize_otp(typed)
         if len(code) == 6 and code.isdigit():
-            result = self.use_otp(code, secret_key)
+            result = self.use_otp(code, settings)
             skew = None
             if result == "wrong":
                 skew = next((minutes for a in self.confirmed_authenticators()
-                             if (minutes := security.totp_skew_minutes(a.secret(secret_key), code, now()))
+                             if (minutes := security.totp_skew_minutes(a.secret(settings), code, now()))
                              is not None), None)
             return SecondFactor("otp", result, skew)
         if len(normalize_recovery_code(typed)) == RECOVERY_CODE_LENGTH:
-            return SecondFactor("recovery_code", "ok" if RecoveryCode.use(self, typed, secret_key) else "wrong")
+            return SecondFactor("recovery_code", "ok" if RecoveryCode.use(self, typed, settings) else "wrong")
         return SecondFactor("malformed", "wrong")
 
     @property
@@ -234,12 +234,12 @@ class Account(Lockable):
     def temporary_password_expired(self) -> bool:
         return self.has_temporary_password and self.temp_password_expires_at <= now()
 
-    def issue_temporary_password(self, cost) -> str:
+    def issue_temporary_password(self, settings) -> str:
         """A random password for the helpdesk to hand over; it must be changed at the
         next login and stops working after TEMPORARY_PASSWORD_HOURS. Also unlocks the
         account and signs every browser out. Returns the password (shown once)."""
         password = security.new_temporary_password()
-        values = {"password_hash": security.hash_password(password, cost), "must_change_password": True,
+        values = {"password_hash": security.hash_password(password, settings.argon2_cost), "must_change_password": True,
                   "temp_password_expires_at": now() + timedelta(hours=TEMPORARY_PASSWORD_HOURS)}
         with db.atomic():
             Account.update(values).where(Account.id == self.id).execute()
@@ -299,7 +299,7 @@ class Authenticator(BaseModel):
     last_used_at = DateTimeField(null=True)
 
     @classmethod
-    def pending_for(cls, account: Account, secret_key: str) -> "Authenticator":
+    def pending_for(cls, account: Account, settings) -> "Authenticator":
         """The unconfirmed authenticator being enrolled: the same secret across
         refreshes and wrong codes, so the QR a person already scanned stays valid."""
         with db.atomic():
@@ -307,23 +307,23 @@ class Authenticator(BaseModel):
                        .order_by(cls.id.desc()).first())
             if pending is None:
                 pending = cls.create(account=account, secret_encrypted=security.encrypt(
-                    security.new_totp_secret(), secret_key))
+                    security.new_totp_secret(), settings.secret_key))
         return pending
 
-    def secret(self, secret_key: str) -> str:
-        return security.decrypt(self.secret_encrypted, secret_key)
+    def secret(self, settings) -> str:
+        return security.decrypt(self.secret_encrypted, settings.secret_key)
 
-    def check_enrollment(self, code: str, secret_key: str) -> SecondFactor:
+    def check_enrollment(self, code: str, settings) -> SecondFactor:
         """The first code from the app being enrolled, with the same diagnosis of a skewed
         phone clock as at sign-in."""
-        result = self.use_code(code, secret_key)
-        skew = security.totp_skew_minutes(self.secret(secret_key), code, now()) if result == "wrong" else None
+        result = self.use_code(code, settings)
+        skew = security.totp_skew_minutes(self.secret(settings), code, now()) if result == "wrong" else None
         return SecondFactor("otp", result, skew)
 
-    def use_code(self, code: str, secret_key: str) -> str:
+    def use_code(self, code: str, settings) -> str:
         """"ok", "replayed" or "wrong". A code's time step is claimed with a
         compare-and-set update so two requests can never both use it."""
-        step = security.totp_match_step(self.secret(secret_key), code, now())
+        step = security.totp_match_step(self.secret(settings), code, now())
         if step is None:
             return "wrong"
         claimed = (Authenticator.update(last_used_step=step, last_used_at=now())
@@ -353,18 +353,18 @@ class KeyCheck(BaseModel):
     created_at = DateTimeField(default=now)
 
     @classmethod
-    def matches(cls, secret_key: str) -> bool:
-        """True if `secret_key` is the key the stored secrets were encrypted with; the first
+    def matches(cls, settings) -> bool:
+        """True if the settings' secret key is the one the stored secrets were encrypted with; the first
         call stores the check value (tested first against an existing TOTP secret)."""
         with db.atomic():
             stored = cls.select().order_by(cls.id).first()
             if stored is None:
                 sample = Authenticator.select().order_by(Authenticator.id).first()
-                if sample is not None and not _decrypts(sample.secret_encrypted, secret_key):
+                if sample is not None and not _decrypts(sample.secret_encrypted, settings.secret_key):
                     return False
-                cls.create(value=security.encrypt(cls.PLAINTEXT, secret_key))
+                cls.create(value=security.encrypt(cls.PLAINTEXT, settings.secret_key))
                 return True
-        return _decrypts(stored.value, secret_key)
+        return _decrypts(stored.value, settings.secret_key)
 
 
 def _decrypts(ciphertext: str, secret_key: str) -> bool:
@@ -396,7 +396,7 @@ class RecoveryCode(BaseModel):
     used_at = DateTimeField(null=True)
 
     @classmethod
-    def generate(cls, account: Account, secret_key: str) -> list:
+    def generate(cls, account: Account, settings) -> list:
         """Replace the account's codes with new ones; returns them (shown once)."""
         codes = []
         for _ in range(cls.COUNT):
@@ -405,7 +405,7 @@ class RecoveryCode(BaseModel):
         with db.atomic():
             cls.delete().where(cls.account == account.id).execute()
             cls.insert_many([{"account": account.id, "code_hash": security.keyed_hash(
-                normalize_recovery_code(c), secret_key)} for c in codes]).execute()
+                normalize_recovery_code(c), settings.secret_key)} for c in codes]).execute()
         return codes
 
     @classmethod
@@ -413,9 +413,9 @@ class RecoveryCode(BaseModel):
         return cls.select().where((cls.account == account.id) & cls.used_at.is_null()).count()
 
     @classmethod
-    def use(cls, account: Account, typed: str, secret_key: str) -> bool:
+    def use(cls, account: Account, typed: str, settings) -> bool:
         """Accept an unused code once; a compare-and-set update so it can't be used twice."""
-        code_hash = security.keyed_hash(normalize_recovery_code(typed), secret_key)
+        code_hash = security.keyed_hash(normalize_recovery_code(typed), settings.secret_key)
         return bool(cls.update(used_at=now()).where(
             (cls.account == account.id) & (cls.code_hash == code_hash) & cls.used_at.is_null()).execute())
 

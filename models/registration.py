@@ -38,22 +38,22 @@ class ActivationLetter(BaseModel):
     used_at = DateTimeField(null=True)
 
     @classmethod
-    def issue(cls, employee: Employee, secret_key: str) -> str:
+    def issue(cls, employee: Employee, settings) -> str:
         """A new code for `employee` (earlier unused ones stop working); returns it."""
         raw = "".join(secrets.choice(LETTER_ALPHABET) for _ in range(12))
         with db.atomic():
             cls.update(used_at=now()).where((cls.employee == employee.id) & cls.used_at.is_null()).execute()
-            cls.create(employee=employee, code_hash=security.keyed_hash(raw, secret_key),
+            cls.create(employee=employee, code_hash=security.keyed_hash(raw, settings.secret_key),
                        expires_at=now() + timedelta(days=ACTIVATION_LETTER_DAYS))
         return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
     @classmethod
-    def use(cls, employee: Employee, typed: str, secret_key: str) -> bool:
+    def use(cls, employee: Employee, typed: str, settings) -> bool:
         code = normalize_letter_code(typed)
         if len(code) != 12:
             return False
         return bool(cls.update(used_at=now()).where(
-            (cls.employee == employee.id) & (cls.code_hash == security.keyed_hash(code, secret_key))
+            (cls.employee == employee.id) & (cls.code_hash == security.keyed_hash(code, settings.secret_key))
             & cls.used_at.is_null() & (cls.expires_at > now())).execute())
 
     @staticmethod

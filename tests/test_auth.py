@@ -7,6 +7,7 @@ import pytest
 
 import models
 import security
+from settings import Settings
 from tests.helpers import (
     NIK,
     NIP,
@@ -312,7 +313,7 @@ def test_cancel_ends_the_pending_sign_in_and_says_what_next(client, employee):
 def test_recovery_code_has_its_own_form(client, enrolled, clock):
     with models.db.connection_context():
         account = models.Account.get()
-        codes = models.RecoveryCode.generate(account, "test-secret-key")
+        codes = models.RecoveryCode.generate(account, Settings("test-secret-key"))
     login(client, NIP, PASSWORD)
     otp_page = client.get("/login/otp").get_data(as_text=True)
     assert 'inputmode="numeric"' in otp_page and 'pattern="[0-9 ]*"' in otp_page
@@ -427,7 +428,7 @@ def test_hash_with_old_parameters_is_replaced_at_the_next_login(client, enrolled
     old_cost = (2, 128, 2)
     with models.db.connection_context():
         account = models.Account.get()
-        account.set_password(PASSWORD, old_cost)
+        account.set_password(PASSWORD, Settings("k", old_cost))
     assert login(client, NIP, PASSWORD).location == "/login/otp"
     with models.db.connection_context():
         stored = models.Account.get().password_hash
@@ -438,15 +439,15 @@ def test_hash_with_old_parameters_is_replaced_at_the_next_login(client, enrolled
 def test_hash_is_not_replaced_after_a_wrong_password_or_when_current(client, enrolled, app):
     with models.db.connection_context():
         account = models.Account.get()
-        account.set_password(PASSWORD, (2, 128, 2))
+        account.set_password(PASSWORD, Settings("k", (2, 128, 2)))
         old = models.Account.get().password_hash
     login(client, NIP, PASSWORD + "x")
     with models.db.connection_context():
         assert models.Account.get().password_hash == old
         account = models.Account.get()
-        assert account.upgrade_password_hash(PASSWORD, app.config["ARGON2_COST"])
+        assert account.upgrade_password_hash(PASSWORD, app.extensions["settings"])
         current = account.password_hash
-        assert not account.upgrade_password_hash(PASSWORD, app.config["ARGON2_COST"])
+        assert not account.upgrade_password_hash(PASSWORD, app.extensions["settings"])
         assert models.Account.get().password_hash == current
 
 

@@ -7,6 +7,7 @@ from html import unescape
 import pyotp
 
 import models
+from settings import Settings
 from tests.helpers import NIP, PASSWORD, change_password, code, login, otpauth_uri, secret_from, to_password_step
 
 
@@ -73,7 +74,7 @@ def test_confirmed_authenticator_is_stored_encrypted_with_its_name(client, emplo
         assert authenticator.name == "Ponsel Samsung pribadi"
         assert authenticator.confirmed_at == clock.now()
         assert secret not in authenticator.secret_encrypted
-        assert authenticator.secret("test-secret-key") == secret
+        assert authenticator.secret(Settings("test-secret-key")) == secret
 
 
 def test_enrollment_code_cannot_be_reused_for_login(client, employee, clock):

@@ -8,7 +8,11 @@ import pytest
 
 import models
 import security
+from settings import Settings
 from tests.helpers import HEADER, NIP, ROW_AYU, ROW_BUDI, csv_bytes, make_employee
+
+# The settings the model methods take: the defaults (5 tries, 15 minutes) and a test key.
+KEY = Settings("k")
 
 
 def test_import_creates_employees(db):
@@ -112,17 +116,17 @@ def test_masa_kerja_without_or_future_tmt():
     assert models.Employee(tmt_cpns=date(2027, 1, 1)).masa_kerja(date(2026, 1, 1)) is None
 
 
-def fail(counter, max_failures=5, minutes=15) -> bool:
+def fail(counter) -> bool:
     """One wrong password: the check is taken, then failed. True when it locked."""
-    assert counter.take_attempt(max_failures)
-    return counter.fail_attempt(max_failures, minutes)
+    assert counter.take_attempt(KEY)
+    return counter.fail_attempt(KEY)
 
 
 def test_lockout_after_five_failures_and_expiry(db, clock):
     account = models.Account.for_employee(make_employee())
     assert [fail(account) for _ in range(5)] == [False] * 4 + [True]
     assert account.lock_minutes_left() == 15
-    assert not account.take_attempt(5)  # nothing is checked while locked
+    assert not account.take_attempt(KEY)  # nothing is checked while locked
     clock.advance(minutes=14, seconds=1)
     assert account.lock_minutes_left() == 1
     clock.advance(minutes=1)
@@ -150,7 +154,7 @@ def test_passed_check_is_no_failure_and_clears_nothing(db):
     account = models.Account.for_employee(make_employee())
     for _ in range(3):
         fail(account)
-    assert account.take_attempt(5)
+    assert account.take_attempt(KEY)
     account.give_back_attempt()
     assert models.Account.get_by_id(account.id).failed_count == 3
 
@@ -166,21 +170,21 @@ def test_success_resets_counter(db):
 
 def test_pending_authenticator_keeps_its_secret(db):
     account = models.Account.for_employee(make_employee())
-    first = models.Authenticator.pending_for(account, "k")
-    again = models.Authenticator.pending_for(account, "k")
-    assert first.id == again.id and first.secret("k") == again.secret("k")
-    assert first.secret("k") not in first.secret_encrypted
+    first = models.Authenticator.pending_for(account, KEY)
+    again = models.Authenticator.pending_for(account, KEY)
+    assert first.id == again.id and first.secret(KEY) == again.secret(KEY)
+    assert first.secret(KEY) not in first.secret_encrypted
 
 
 def test_code_used_once(db, clock):
     account = models.Account.for_employee(make_employee())
-    authenticator = models.Authenticator.pending_for(account, "k")
-    code = pyotp.TOTP(authenticator.secret("k")).at(clock.now().replace(tzinfo=UTC))
-    assert authenticator.use_code(code, "k") == "ok"
-    assert authenticator.use_code(code, "k") == "replayed"
+    authenticator = models.Authenticator.pending_for(account, KEY)
+    code = pyotp.TOTP(authenticator.secret(KEY)).at(clock.now().replace(tzinfo=UTC))
+    assert authenticator.use_code(code, KEY) == "ok"
+    assert authenticator.use_code(code, KEY) == "replayed"
     clock.advance(seconds=30)  # still inside the one-step-back window, still refused
-    assert authenticator.use_code(code, "k") == "replayed"
-    assert authenticator.use_code("000000" if code != "000000" else "111111", "k") == "wrong"
+    assert authenticator.use_code(code, KEY) == "replayed"
+    assert authenticator.use_code("000000" if code != "000000" else "111111", KEY) == "wrong"
 
 
 def test_session_record_idle_and_lifetime(db, clock):
@@ -227,14 +231,14 @@ def test_second_factor_outcomes(db, clock):
     account = models.Account.for_employee(make_employee())
     secret = security.new_totp_secret()
     models.Authenticator.create(account=account, name="Ponsel", confirmed_at=clock.now(),
-                                secret_encrypted=security.encrypt(secret, "k"))
-    codes = models.RecoveryCode.generate(account, "k")
+                                secret_encrypted=security.encrypt(secret, KEY.secret_key))
+    codes = models.RecoveryCode.generate(account, KEY)
     at = clock.now().replace(tzinfo=UTC).timestamp()
     right = pyotp.TOTP(secret).at(at)
-    assert account.check_second_factor(right, "k") == models.SecondFactor("otp", "ok")
-    assert account.check_second_factor(right, "k") == models.SecondFactor("otp", "replayed")
-    skewed = account.check_second_factor(pyotp.TOTP(secret).at(at + 300), "k")
+    assert account.check_second_factor(right, KEY) == models.SecondFactor("otp", "ok")
+    assert account.check_second_factor(right, KEY) == models.SecondFactor("otp", "replayed")
+    skewed = account.check_second_factor(pyotp.TOTP(secret).at(at + 300), KEY)
     assert (skewed.kind, skewed.result, skewed.skew) == ("otp", "wrong", 5)
-    assert account.check_second_factor(codes[0], "k") == models.SecondFactor("recovery_code", "ok")
-    assert account.check_second_factor(codes[0], "k").result == "wrong"  # once only
-    assert account.check_second_factor("12", "k").kind == "malformed"
+    assert account.check_second_factor(codes[0], KEY) == models.SecondFactor("recovery_code", "ok")
+    assert account.check_second_factor(codes[0], KEY).result == "wrong"  # once only
+    assert account.check_second_factor("12", KEY).kind == "malformed"

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import models
+from settings import Settings
 from tests.helpers import NIP, PASSWORD, code, login, next_step, sign_in_as
 from tests.soft_authenticator import SoftAuthenticator
 
@@ -229,7 +230,7 @@ def test_passkey_failures_lock_like_password_failures(client, app, phone, clock)
 def test_an_inactive_employee_or_a_temporary_password_stops_a_passkey_sign_in(client, phone, clock):
     with models.db.connection_context():
         account = models.Account.get()
-        account.issue_temporary_password((1, 64))
+        account.issue_temporary_password(Settings("k", (1, 64)))
     response = passkey_sign_in(client, phone)
     assert response.status_code == 403 and "kata sandi sementara dari helpdesk" in response.get_data(as_text=True)
     with models.db.connection_context():

@@ -349,10 +349,10 @@ def build_world(folder: Path, demo_mode: bool) -> World:
         # The secrets of the signed-in authenticators, for the OTP_NOW value.
         account = models.Account.for_employee(pegawai)
         admin_account = models.Account.for_employee(admin)
-        secrets["admin"] = admin_account.confirmed_authenticators().first().secret(key)
+        secrets["admin"] = admin_account.confirmed_authenticators().first().secret(app.extensions["settings"])
         second = models.Authenticator.create(account=account, name="Ponsel kantor", confirmed_at=now(),
                                              secret_encrypted=security.encrypt(TOTP_KEY, key))
-        recovery = models.RecoveryCode.generate(account, key)
+        recovery = models.RecoveryCode.generate(account, app.extensions["settings"])
         content = demo.tiny_pdf(["SK CPNS", pegawai.nama])
         document = models.Document.create(employee=pegawai, jenis="SK CPNS", nomor="800/2020/001",
                                           tanggal=date(2020, 1, 1), filename="sk-cpns.pdf", size=len(content),

@@ -191,7 +191,7 @@ def test_letter_expires_after_thirty_days(make_app, clock):
     app = make_app(FIRST_LOGIN="letter")
     with models.db.connection_context():
         employee = make_employee()
-        letter_code = models.ActivationLetter.issue(employee, app.config["SECRET_KEY"])
+        letter_code = models.ActivationLetter.issue(employee, app.extensions["settings"])
     clock.advance(days=30, seconds=1)
     assert login(app.test_client(), NIP, letter_code).status_code == 422
 

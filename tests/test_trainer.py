@@ -539,10 +539,10 @@ def demo_server(tmp_path):
 def enrolled_demo_account(app, nip) -> str:
     with models.db.connection_context():
         account = models.Account.for_employee(models.Employee.by_nip(nip))
-        account.set_password(NEW_PASSWORD, app.config["ARGON2_COST"])
-        authenticator = models.Authenticator.pending_for(account, app.config["SECRET_KEY"])
+        account.set_password(NEW_PASSWORD, app.extensions["settings"])
+        authenticator = models.Authenticator.pending_for(account, app.extensions["settings"])
         authenticator.confirm("Ponsel pribadi")
-        return authenticator.secret(app.config["SECRET_KEY"])
+        return authenticator.secret(app.extensions["settings"])
 
 
 def test_the_demo_app_signs_in_through_the_portal_shows_the_claims_and_signs_out(demo_server):

@@ -24,6 +24,7 @@ from jinja2_fragments.flask import render_block
 import mail
 import models
 import security
+import settings
 
 limiter = Limiter(key_func=get_remote_address)
 
@@ -105,7 +106,7 @@ def enrollment_context(account) -> dict:
     """What a page enrolling an authenticator shows: the QR code, the key to type and the
     open-in-app link of the account's pending (same on every reload) authenticator."""
     cfg = current_app.config
-    secret = models.Authenticator.pending_for(account, cfg["SECRET_KEY"]).secret(cfg["SECRET_KEY"])
+    secret = models.Authenticator.pending_for(account, app_settings()).secret(app_settings())
     uri = security.totp_uri(secret, account.employee.nip, cfg["TOTP_ISSUER"])
     return {"otpauth_uri": uri, "qr_svg": security.qr_svg(uri), "grouped_secret": security.group_secret(secret),
             "nip": account.employee.nip, "issuer": cfg["TOTP_ISSUER"]}
@@ -124,7 +125,7 @@ def new_password_problems(employee, account=None):
     problems = security.password_problems(new, request.form.get("confirm_password", "")[:256],
                                           nip=employee.nip, contains_nik=employee.contains_nik,
                                           birth_date=employee.birth_date)
-    if not problems and account is not None and account.check_password(new, current_app.config["ARGON2_COST"]):
+    if not problems and account is not None and account.check_password(new, app_settings()):
         problems = ["Kata sandi baru harus berbeda dari kata sandi sekarang."]
     return new, problems
 
@@ -136,6 +137,11 @@ def password_problems_by_field(problems) -> dict:
         by_field.setdefault("confirm_password" if problem == security.PASSWORD_MISMATCH else "new_password",
                             []).append(problem)
     return by_field
+
+
+def app_settings() -> settings.Settings:
+    """The settings the domain rules take, built once by create_app."""
+    return current_app.extensions["settings"]
 
 
 def today():

@@ -13,7 +13,18 @@ import mail
 import models
 import security
 from security import now
-from views import CODE_ERRORS, audit, check_code, code_limit, go, limiter, new_password_problems, respond, step_key
+from views import (
+    CODE_ERRORS,
+    app_settings,
+    audit,
+    check_code,
+    code_limit,
+    go,
+    limiter,
+    new_password_problems,
+    respond,
+    step_key,
+)
 
 bp = Blueprint("account", __name__)
 
@@ -201,7 +212,7 @@ def register_password_post():
     with models.db.atomic():
         account = models.Account.for_employee(employee)
         account.must_activate = bool(employee.email)  # phone only: the SMS code proved it already
-        account.set_password(new, current_app.config["ARGON2_COST"])
+        account.set_password(new, app_settings())
     audit("registration.password_set", account=account)
     mail.notify_owner(employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
                       "Kata sandi pertama akun Portal ASN Digital Anda dibuat lewat pendaftaran.")
@@ -264,7 +275,7 @@ def activate_post(token, secret):
     if not token.consume():
         return _link_invalid("aktivasi")
     if is_first_password:
-        account.set_password(new, current_app.config["ARGON2_COST"])
+        account.set_password(new, app_settings())
         mail.notify_owner(employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
                           "Kata sandi pertama akun Portal ASN Digital Anda dibuat lewat tautan aktivasi.")
     models.Account.update(must_activate=False).where(models.Account.id == account.id).execute()
@@ -331,7 +342,7 @@ def reset_post(token, secret):
         return _link_invalid("reset")
     account = models.Account.for_employee(employee)
     account.must_activate = False  # the e-mail link proves the address
-    account.set_password(new, current_app.config["ARGON2_COST"])
+    account.set_password(new, app_settings())
     account.register_success()  # unlocks a locked account
     ended = account.end_sessions()
     audit("password.reset", account=account, detail=f"lewat email; {ended} sesi diakhiri")

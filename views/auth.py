@@ -8,7 +8,18 @@ import models
 import passkeys
 import security
 from security import now
-from views import CODE_ERRORS, audit, check_code, code_limit, go, limiter, new_password_problems, respond, step_key
+from views import (
+    CODE_ERRORS,
+    app_settings,
+    audit,
+    check_code,
+    code_limit,
+    go,
+    limiter,
+    new_password_problems,
+    respond,
+    step_key,
+)
 from views.signin import (
     FIRST_PASSWORD,
     cancel_pending,
@@ -45,7 +56,7 @@ def _otp_limit():
 def generic_login_error() -> str:
     """The same words for an unknown NIP, a wrong password and a wrong first password."""
     return (f"NIP atau kata sandi salah. Jika ini masuk pertama kali Anda, kata sandi awal adalah "
-            f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} Anda.")
+            f"{FIRST_PASSWORD[app_settings().first_login]} Anda.")
 
 
 def inactive_message() -> str:
@@ -72,7 +83,7 @@ def home():
 def _login_page(status=200, errors=None, message=None, nip="", help=("gagal-masuk",)):
     return respond("auth/login.html", "login_form", status, errors=errors or {},
                    message=message, nip=nip,
-                   first_password=FIRST_PASSWORD[current_app.config["FIRST_LOGIN"]],
+                   first_password=FIRST_PASSWORD[app_settings().first_login],
                    next_url=security.safe_next_url(request.values.get("next")) or "", help=help)
 
 
@@ -93,13 +104,13 @@ def _proof(account, password: str) -> str | None:
     """How `password` proves the sign-in: "password" (the account's own or a temporary
     one), "nik" or "letter" (first sign-in), or None. Always one argon2 check, whether
     the NIP exists or not."""
-    cfg = current_app.config
-    if security.verify_password(account.password_hash if account else None, password, cfg["ARGON2_COST"]):
-        account.upgrade_password_hash(password, cfg["ARGON2_COST"])
+    settings = app_settings()
+    if security.verify_password(account.password_hash if account else None, password, settings.argon2_cost):
+        account.upgrade_password_hash(password, settings)
         return "password"
     if account is None:
         return None
-    return account.first_password(password, cfg["SECRET_KEY"], cfg["FIRST_LOGIN"])
+    return account.first_password(password, settings)
 
 
 @bp.post("/login")
@@ -145,7 +156,7 @@ def login_post():
             "Akun Anda belum diaktifkan. Buka tautan aktivasi yang kami kirim ke email Anda "
             "(periksa juga folder spam). Jika tautan sudah kedaluwarsa, daftar ulang."), nip=nip.value)
     next_url = security.safe_next_url(request.form.get("next"))
-    if proof == "nik" and current_app.config["FIRST_LOGIN"] == "code":
+    if proof == "nik" and app_settings().first_login == "code":
         return _start_first_login_proof(account, next_url)
     audit("login.password_ok", account=account, detail={"nik": "kata sandi awal NIK",
                                                          "letter": "kode surat aktivasi"}.get(proof, ""))
@@ -246,7 +257,7 @@ def password_new_post():
     if problems:
         return _password_page(account, 422, problems)
     is_first = account.password_hash is None
-    account.set_password(new, current_app.config["ARGON2_COST"])
+    account.set_password(new, app_settings())
     audit("password.changed", account=account, detail="penggantian wajib saat masuk")
     if is_first:
         mail.notify_owner(account.employee, "Kata sandi pertama akun Portal ASN Digital dibuat",
@@ -314,7 +325,7 @@ def _second_factor(account, typed: str, page):
     if not take_attempt(counter):
         audit("login.locked", account=account, detail="OTP saat akun terkunci")
         return page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
-    factor = account.check_second_factor(typed, current_app.config["SECRET_KEY"])
+    factor = account.check_second_factor(typed, app_settings())
     if factor.kind == "malformed":
         counter.give_back_attempt()  # nothing was checked
         return _malformed(account, page)
@@ -347,7 +358,7 @@ def _second_factor(account, typed: str, page):
         error = ("Kode OTP salah atau sudah kedaluwarsa. Pastikan jam di ponsel Anda diatur "
                  "otomatis, lalu masukkan kode yang sedang tampil.")
         help = ("kode-otp-tidak-valid", "salah-memasukkan-otp", "perangkat-tidak-terdaftar")
-    left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
+    left = app_settings().max_failed_logins - counter.failed_count
     return page(account, 422, f"{error} Sisa percobaan sebelum akun dikunci sementara: {left}.", help)
 
 
@@ -454,7 +465,7 @@ def passkey_second_factor():
     if settle_attempt(counter, assertion.passed, account=account):
         return _otp_page(account, 423, locked_message(counter.lock_minutes_left()), LOCKED_HELP, field_error=False)
     if not assertion.passed:
-        left = current_app.config["MAX_FAILED_LOGINS"] - counter.failed_count
+        left = app_settings().max_failed_logins - counter.failed_count
         return _otp_page(account, 422, f"{PASSKEY_ERRORS[assertion.result]} Sisa percobaan sebelum akun dikunci "
                                        f"sementara: {left}.", PASSKEY_HELP, field_error=False)
     audit("passkey.used", account=account, detail=assertion.passkey.name)

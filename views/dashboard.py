@@ -13,7 +13,18 @@ import models
 import passkeys
 import security
 from security import now
-from views import audit, enrollment_context, go, limiter, new_password_problems, paginate, pdf_download, respond, today
+from views import (
+    app_settings,
+    audit,
+    enrollment_context,
+    go,
+    limiter,
+    new_password_problems,
+    paginate,
+    pdf_download,
+    respond,
+    today,
+)
 from views.signin import needs_otp, reauthenticate
 
 bp = Blueprint("dashboard", __name__)
@@ -180,7 +191,7 @@ def change_password():
     new, problems = new_password_problems(employee, current_user)
     if problems:
         return _security_page(422, "password_form", problems=problems)
-    current_user.set_password(new, current_app.config["ARGON2_COST"])
+    current_user.set_password(new, app_settings())
     others = current_user.end_sessions(keep=current_user.current_session)
     audit("password.changed", account=current_user, detail=f"dari halaman keamanan; {others} sesi lain diakhiri")
     mail.send_email(employee.email, "Kata sandi Portal ASN Digital telah diganti", "password_changed",
@@ -210,10 +221,10 @@ def authenticator_add_post():
     errors = reauthenticate()
     if errors:
         return _add_authenticator_page(422, errors, device_name)
-    secret_key = current_app.config["SECRET_KEY"]
-    pending = models.Authenticator.pending_for(current_user, secret_key)
+    settings = app_settings()
+    pending = models.Authenticator.pending_for(current_user, settings)
     code = security.normalize_otp(request.form.get("new_otp", ""))[:32]
-    if pending.use_code(code, secret_key) != "ok":
+    if pending.use_code(code, settings) != "ok":
         return _add_authenticator_page(422, {"new_otp": "Kode dari aplikasi baru tidak cocok. Pindai kode QR di "
                                                        "halaman ini lalu masukkan kode yang tampil."}, device_name)
     pending.confirm(device_name)

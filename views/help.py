@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
-from views import respond
+from views import app_settings, respond
 
 bp = Blueprint("help", __name__)
 
@@ -89,7 +89,7 @@ def _context():
     cfg = current_app.config
     return {"contact": cfg["HELPDESK_CONTACT"],
             "official_url": (cfg["BASE_URL"] or request.host_url).rstrip("/"),
-            "max_failed": cfg["MAX_FAILED_LOGINS"], "lockout_minutes": cfg["LOCKOUT_MINUTES"]}
+            "max_failed": app_settings().max_failed_logins, "lockout_minutes": app_settings().lockout_minutes}
 
 
 def _plain_text(topic: Topic, context: dict) -> str:

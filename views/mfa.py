@@ -14,7 +14,17 @@ import mail
 import models
 import security
 from security import now
-from views import audit, code_limit, default_device_name, enrollment_context, go, limiter, respond, step_key
+from views import (
+    app_settings,
+    audit,
+    code_limit,
+    default_device_name,
+    enrollment_context,
+    go,
+    limiter,
+    respond,
+    step_key,
+)
 from views.signin import finish_login, needs_otp, not_at_step, pending_account, reauthenticate
 
 bp = Blueprint("mfa", __name__)
@@ -82,9 +92,9 @@ def setup_post():
         return _code_page(account, 422, errors, device_name, ("aktifkan-mfa",))
     device_name = device_name or default_device_name(account)
 
-    secret_key = current_app.config["SECRET_KEY"]
-    authenticator = models.Authenticator.pending_for(account, secret_key)
-    factor = authenticator.check_enrollment(code, secret_key)
+    settings = app_settings()
+    authenticator = models.Authenticator.pending_for(account, settings)
+    factor = authenticator.check_enrollment(code, settings)
     if not factor.passed:
         skew = factor.skew  # diagnosis only: a code from a skewed phone clock is still refused
         audit("mfa.enroll_failed", account=account,
@@ -99,7 +109,7 @@ def setup_post():
         return _code_page(account, 422, errors, device_name, help)
     authenticator.confirm(device_name)
     audit("mfa.enrolled", account=account, detail=device_name)
-    codes = models.RecoveryCode.generate(account, secret_key)
+    codes = models.RecoveryCode.generate(account, settings)
     mail.notify_owner(account.employee, "Verifikasi dua langkah (MFA) akun Portal ASN Digital diaktifkan",
                       f"Autentikator “{device_name}” dan 10 kode pemulihan baru didaftarkan "
                       "untuk akun Anda.")
@@ -115,7 +125,7 @@ def setup_post():
 
 
 def _carry_codes(codes):
-    return {"new_recovery_codes": security.encrypt(json.dumps(codes), current_app.config["SECRET_KEY"])}
+    return {"new_recovery_codes": security.encrypt(json.dumps(codes), app_settings().secret_key)}
 
 
 def _new_codes():
@@ -123,7 +133,7 @@ def _new_codes():
     if not sealed:
         return None
     try:
-        return json.loads(security.decrypt(sealed, current_app.config["SECRET_KEY"]))
+        return json.loads(security.decrypt(sealed, app_settings().secret_key))
     except ValueError:
         return None
 
@@ -175,7 +185,7 @@ def recovery_codes_regenerate():
         audit("recovery_code.regenerate_failed", account=current_user, detail=", ".join(errors))
         return respond("mfa/recovery_codes.html", "regenerate_form", 422, codes=None, errors=errors,
                        needs_otp=needs_otp(), remaining=models.RecoveryCode.remaining(current_user))
-    codes = models.RecoveryCode.generate(current_user, current_app.config["SECRET_KEY"])
+    codes = models.RecoveryCode.generate(current_user, app_settings())
     session.update(_carry_codes(codes))
     audit("recovery_code.regenerated", account=current_user)
     mail.notify_owner(current_user.employee, "Kode pemulihan baru dibuat untuk akun Portal ASN Digital",

@@ -22,13 +22,13 @@ import mail
 import models
 import security
 from security import now
-from views import audit, client, go
+from views import app_settings, audit, client, go
 
 # --------------------------------------------------------------------------- lockout and known browsers
 
 
 def _device_cookie():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="perangkat")
+    return URLSafeSerializer(app_settings().secret_key, salt="perangkat")
 
 
 def _device_tokens() -> dict:
@@ -72,7 +72,7 @@ def _remember_device(account) -> None:
 
 def take_attempt(counter) -> bool:
     """Reserve one password, OTP or code check against `counter`; False: locked."""
-    return counter.take_attempt(current_app.config["MAX_FAILED_LOGINS"])
+    return counter.take_attempt(app_settings())
 
 
 def settle_attempt(counter, passed: bool, *, account=None, nip="") -> bool:
@@ -81,17 +81,16 @@ def settle_attempt(counter, passed: bool, *, account=None, nip="") -> bool:
     if passed:
         counter.give_back_attempt()
         return False
-    cfg = current_app.config
-    if not counter.fail_attempt(cfg["MAX_FAILED_LOGINS"], cfg["LOCKOUT_MINUTES"]):
+    if not counter.fail_attempt(app_settings()):
         return False
     minutes = counter.lock_minutes_left()
     audit("account.locked", account=account, nip=nip,
-          detail=f"{cfg['MAX_FAILED_LOGINS']} kali gagal; terkunci {minutes} menit"
+          detail=f"{app_settings().max_failed_logins} kali gagal; terkunci {minutes} menit"
                  + ("" if isinstance(counter, models.Account | models.UnknownNip) else " (perangkat ini saja)"))
     if account is not None:
         mail.notify_owner(account.employee, "Akun Portal ASN Digital Anda terkunci sementara",
                           f"Akun Anda terkunci sementara selama {minutes} menit karena "
-                          f"{cfg['MAX_FAILED_LOGINS']} kali percobaan masuk yang gagal berturut-turut.")
+                          f"{app_settings().max_failed_logins} kali percobaan masuk yang gagal berturut-turut.")
     return True
 
 
@@ -109,18 +108,17 @@ def reauthenticate() -> dict:
     """Check the password typed again (and an OTP when `needs_otp`) before a sensitive
     change. Returns errors by field; tries count against the same counter, and respect
     the same lock, as a sign-in from this browser."""
-    cfg = current_app.config
     account = current_user._get_current_object()
     counter = failure_counter(account)
     if not take_attempt(counter):
         audit("reauth.locked", account=account)
         return {"password": locked_message(counter.lock_minutes_left())}
     errors = {}
-    if not account.check_password(request.form.get("password", "")[:256], cfg["ARGON2_COST"]):
+    if not account.check_password(request.form.get("password", "")[:256], app_settings()):
         errors["password"] = "Kata sandi sekarang salah."
     elif needs_otp():
         code = security.normalize_otp(request.form.get("otp", ""))[:32]
-        if account.use_otp(code, cfg["SECRET_KEY"]) != "ok":
+        if account.use_otp(code, app_settings()) != "ok":
             errors["otp"] = "Kode OTP salah atau sudah dipakai. Masukkan kode yang sedang tampil di aplikasi."
     if errors:
         audit("reauth.failed", account=account, detail=", ".join(errors))
@@ -181,7 +179,7 @@ def password_to_use(account) -> str:
     if account is None:
         return "kata sandi Anda"
     if account.password_hash is None:
-        return f"{FIRST_PASSWORD[current_app.config['FIRST_LOGIN']]} sebagai kata sandi awal"
+        return f"{FIRST_PASSWORD[app_settings().first_login]} sebagai kata sandi awal"
     if account.has_temporary_password:
         return "kata sandi sementara dari helpdesk"
     return "kata sandi yang baru Anda buat (NIK tidak berlaku lagi)"

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 import demo
 import oidc
-from views import audit, go, localtime, respond
+from views import app_settings, audit, go, localtime, respond
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _employee(nip):
 
 @bp.get("/")
 def console():
-    key = current_app.config["SECRET_KEY"]
+    key = app_settings().secret_key
     rows = []
     for employee in demo.employees():
         scenario = demo.scenario_of(employee)
@@ -100,7 +100,7 @@ def scenario(nip):
         flash(f"{employee.nama} berstatus {employee.status} dan tidak bisa masuk; pilih pegawai aktif.",
               "error")
         return go("trainer.console")
-    demo.apply(problem.slug, employee, current_app.config)
+    demo.apply(problem.slug, employee, app_settings())
     audit("demo.scenario", nip=nip, detail=problem.slug)
     flash(f"{employee.nama}: skenario “{problem.title}” siap. Kata sandi: {demo.PASSWORD}. "
           f"Kotak surat peserta: {employee.email}. Perbaikan: {problem.fix}", "success")
@@ -113,7 +113,7 @@ def passkey_practice(nip):
     if not employee.is_active:
         flash(f"{employee.nama} berstatus {employee.status} dan tidak bisa masuk; pilih pegawai aktif.", "error")
         return go("trainer.console")
-    demo.prepare_passkey_practice(employee, current_app.config)
+    demo.prepare_passkey_practice(employee, app_settings())
     audit("demo.scenario", nip=nip, detail="latihan passkey")
     flash(f"{employee.nama}: siap untuk latihan passkey. Kata sandi: {demo.PASSWORD}; kode OTP di ponsel "
           "virtual. Ikuti langkah Latihan passkey di bawah.", "success")
@@ -135,7 +135,7 @@ def mfa_reset(nip):
 
 @bp.get("/ponsel")
 def phone():
-    return respond("trainer/phone.html", "phone", screens=demo.phone(current_app.config["SECRET_KEY"]),
+    return respond("trainer/phone.html", "phone", screens=demo.phone(app_settings()),
                    sms=demo.sms())
 
 
@@ -149,7 +149,7 @@ def phone_scan(nip):
 @bp.post("/ponsel/<nip>/kunci")
 def phone_key(nip):
     problem = demo.add_key(_employee(nip), request.form.get("key", "")[:100],
-                           current_app.config["SECRET_KEY"])
+                           app_settings().secret_key)
     flash(problem or "Kunci tersimpan: akun muncul di aplikasi.", "error" if problem else "success")
     return go("trainer.phone")
 
@@ -219,7 +219,7 @@ DEMO_APP_COOKIE = "ekinerja_demo"
 
 
 def _demo_app_cookie() -> dict:
-    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ekinerja-demo")
+    serializer = URLSafeSerializer(app_settings().secret_key, salt="ekinerja-demo")
     try:
         return serializer.loads(request.cookies.get(DEMO_APP_COOKIE, ""))
     except BadSignature:
@@ -230,7 +230,7 @@ def _with_demo_app_cookie(response, data: dict | None):
     if data is None:
         response.delete_cookie(DEMO_APP_COOKIE, path=demo.DEMO_APP_PATH)
         return response
-    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ekinerja-demo")
+    serializer = URLSafeSerializer(app_settings().secret_key, salt="ekinerja-demo")
     response.set_cookie(DEMO_APP_COOKIE, serializer.dumps(data), path=demo.DEMO_APP_PATH, httponly=True,
                         samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
@@ -240,7 +240,7 @@ def _demo_app_address() -> str:
     """The portal's address as the browser opened it (ASN_BASE_URL when set); the demo app's
     callback is registered for it."""
     address = oidc.issuer()
-    demo.demo_app_client(address, current_app.config["SECRET_KEY"])
+    demo.demo_app_client(address, app_settings().secret_key)
     return address
 
 
@@ -274,7 +274,7 @@ def demo_app_callback():
         response = respond("trainer/demo_app.html", "content", claims=None, signed_out=False, problem=problem)
         return _with_demo_app_cookie(current_app.make_response(response), None)
     try:
-        claims, id_token = demo.demo_app_sign_in(_demo_app_address(), current_app.config["SECRET_KEY"],
+        claims, id_token = demo.demo_app_sign_in(_demo_app_address(), app_settings().secret_key,
                                                  request.args.get("code", "")[:128], pending)
     except demo.DemoAppError as exc:
         log.warning("e-Kinerja (demo) sign-in failed: %s", exc)

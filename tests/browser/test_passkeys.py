@@ -39,12 +39,12 @@ def enrolled_account(app, nip=NIP, nik="3273010101900001", role="pegawai", **fie
     with models.db.connection_context():
         employee = make_employee(nip=nip, nik=nik, **fields)
         account = models.Account.for_employee(employee)
-        account.set_password(PASSWORD, app.config["ARGON2_COST"])
+        settings = app.extensions["settings"]
+        account.set_password(PASSWORD, settings)
         account.set_role(role)
-        key = app.config["SECRET_KEY"]
-        authenticator = models.Authenticator.pending_for(account, key)
+        authenticator = models.Authenticator.pending_for(account, settings)
         authenticator.confirm("Ponsel pribadi")
-        return authenticator.secret(key)
+        return authenticator.secret(settings)
 
 
 @pytest.fixture

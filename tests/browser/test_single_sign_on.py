@@ -131,13 +131,13 @@ def test_first_sign_in_from_an_app_then_single_sign_on_and_sign_out_everywhere(
 def enrolled(live_server):
     """An employee with a password and a confirmed authenticator; returns the TOTP secret."""
     employee = live_server.employee()
-    cfg = live_server.app.config
+    settings = live_server.app.extensions["settings"]
     with models.db.connection_context():
         account = models.Account.for_employee(employee)
-        account.set_password(PASSWORD, cfg["ARGON2_COST"])
-        authenticator = models.Authenticator.pending_for(account, cfg["SECRET_KEY"])
+        account.set_password(PASSWORD, settings)
+        authenticator = models.Authenticator.pending_for(account, settings)
         authenticator.confirm("Ponsel pribadi")
-        return authenticator.secret(cfg["SECRET_KEY"])
+        return authenticator.secret(settings)
 
 
 def sign_in_with_otp(page, secret, clock, java_script_enabled):
@@ -236,13 +236,13 @@ def demo_page(browser, tmp_path, java_script_enabled):
 def test_the_demo_app_shows_a_class_single_sign_on(demo_page, clock, java_script_enabled):
     page, server = demo_page
     siti = demo.DEMO_EMPLOYEES[1]
-    cfg = server.app.config
+    settings = server.app.extensions["settings"]
     with models.db.connection_context():
         account = models.Account.for_employee(models.Employee.by_nip(siti["nip"]))
-        account.set_password(PASSWORD, cfg["ARGON2_COST"])
-        authenticator = models.Authenticator.pending_for(account, cfg["SECRET_KEY"])
+        account.set_password(PASSWORD, settings)
+        authenticator = models.Authenticator.pending_for(account, settings)
         authenticator.confirm("Ponsel pribadi")
-        secret = authenticator.secret(cfg["SECRET_KEY"])
+        secret = authenticator.secret(settings)
 
     page.goto("/login")
     page.locator(".demo-banner").get_by_role("link", name="e-Kinerja (demo)").click()

@@ -14,7 +14,7 @@ import fields
 import mail
 import models
 from security import now
-from views import audit, go, localtime, respond
+from views import app_settings, audit, go, localtime, respond
 from views.admin import _target, bp
 
 
@@ -122,7 +122,7 @@ def action_post(nip, action):
     password = None
     if action == "kata-sandi-sementara":
         account = account or models.Account.for_employee(employee)
-        password = account.issue_temporary_password(current_app.config["ARGON2_COST"])
+        password = account.issue_temporary_password(app_settings())
     elif action == "buka-kunci":
         account.unlock()
     elif action == "reset-mfa":

@@ -17,7 +17,7 @@ import letters
 import mail
 import models
 from security import now
-from views import audit, go, respond
+from views import app_settings, audit, go, respond
 from views.admin import _target, admin_only, bp
 from views.admin.helpdesk import VERIFICATIONS
 
@@ -80,7 +80,7 @@ def activation_letters():
 def activation_letters_post():
     unit = fields.squashed(request.form.get("unit"), 200)
     pdf, count = letters.activation_letters(
-        models.ActivationLetter.recipients(unit), current_app.config["SECRET_KEY"],
+        models.ActivationLetter.recipients(unit), app_settings(),
         current_app.config["BASE_URL"] or request.url_root.rstrip("/"), current_app.config["HELPDESK_CONTACT"])
     audit("activation_letters.printed", actor=current_user, detail=f"{count} surat; unit: {unit or 'semua'}")
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, max_age=0,
