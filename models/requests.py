@@ -77,11 +77,21 @@ class ServiceRequest(BaseModel):
 
     @values.setter
     def values(self, values: dict) -> None:
-        self.data = json.dumps(values, ensure_ascii=False, sort_keys=True)
+        self.data = self.encode(values)
+
+    @staticmethod
+    def encode(values: dict) -> str:
+        return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def kind_label(self) -> str:
+        from .kinds import kind_label
+
+        return kind_label(self.kind)
 
     @property
     def is_editable(self) -> bool:
@@ -151,9 +161,7 @@ class ServiceRequest(BaseModel):
         return f"/dashboard/cuti/{self.id}" if self.kind == "cuti" else f"/layanan/{self.id}"
 
     def step_title(self, step) -> str:
-        from .kinds import kind_label
-
-        return f"Pengajuan {kind_label(self.kind).lower()} {STEP_WORDS[step.to_status]}"
+        return f"Pengajuan {self.kind_label.lower()} {STEP_WORDS[step.to_status]}"
 
     def timeline(self):
         return RequestStep.select().where(RequestStep.request == self.id).order_by(RequestStep.id)
