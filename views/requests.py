@@ -121,11 +121,6 @@ def _read_document(limit_bytes: int):
 
 @bp.post("/layanan/<int:request_id>/dokumen/<requirement>")
 def document_post(request_id, requirement):
-    item = _own_request(request_id)
-    kind = models.KINDS[item.kind]
-    needed = {r.key: r for r in kind.requirements_for(item.subkind)}
-    if requirement not in needed:
-        abort(404)
     limit_mb = current_app.config["REQUEST_DOCUMENT_MB"]
     message = None
     try:
@@ -133,6 +128,11 @@ def document_post(request_id, requirement):
         content = upload.read(limit_mb * 2**20 + 1) if upload and upload.filename else b""
     except RequestEntityTooLarge:
         content, message = b"", f"Berkas terlalu besar. Batasnya {limit_mb} MB."
+    item = _own_request(request_id)
+    kind = models.KINDS[item.kind]
+    needed = {r.key: r for r in kind.requirements_for(item.subkind)}
+    if requirement not in needed:
+        abort(404)
     if not item.is_editable:
         return _detail_page(item, 409, {"form": "Pengajuan ini sedang diperiksa: dokumen tidak dapat diubah."})
     if message is None and not content:
