@@ -5,7 +5,8 @@
   old notifications keep working), jenis, dates, reason, status and decision, and gets a
   timeline: filed at its creation, decided at its decision; then leaverequest is dropped;
 - employee gets the columns an employee keeps up to date through "pemutakhiran data":
-  gelar_depan, gelar_belakang, tempat_lahir, tanggal_lahir, alamat, pendidikan, keluarga."""
+  gelar_depan, gelar_belakang, tempat_lahir, tanggal_lahir, alamat, pendidikan, keluarga;
+  and an index on unit_kerja (the request queue filtered by unit)."""
 
 import json
 
@@ -23,6 +24,7 @@ def up(migrator, db):
         migrator.add_column("employee", "alamat", TextField(null=True)),
         migrator.add_column("employee", "pendidikan", CharField(null=True)),
         migrator.add_column("employee", "keluarga", TextField(null=True)),
+        migrator.add_index("employee", ("unit_kerja",), False),
     )
     ServiceRequest, RequestStep, RequestDocument = _frozen_models(db)
     db.create_tables([ServiceRequest, RequestStep, RequestDocument])

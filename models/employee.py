@@ -63,7 +63,8 @@ class Employee(BaseModel):
     keluarga = TextField(null=True)  # one member a line: hubungan, nama, tanggal lahir
 
     class Meta:
-        indexes = ((("nama_cari", "nip"), False),)  # the console's list and name search, in order
+        indexes = ((("nama_cari", "nip"), False),  # the console's list and name search, in order
+                   (("unit_kerja",), False))  # the request queue and activation letters of one unit
 
     def save(self, *args, **kwargs):
         self.nama_cari = security.normalize_name(self.nama)
