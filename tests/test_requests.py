@@ -287,3 +287,44 @@ def test_weekly_digest_lists_requests_still_waiting(app, budi, clock):
     with models.db.connection_context():
         digest = models.Message.select().where(models.Message.subject.contains("masih berjalan")).get()
     assert "Mutasi (Menunggu verifikasi)" in digest.body and "8 hari" in digest.body
+
+
+def test_request_pages_fit_the_page_budget_gzipped(budi, reviewer):
+    """DESIGN.md §4: the new pages, a full queue page included, stay small compressed."""
+    request_id = start(budi, "kenaikan_pangkat", "reguler")
+    file_all(budi, request_id, *PROMOTION_DOCUMENTS)
+    budi.post(f"/layanan/{request_id}/ajukan")
+    with models.db.connection_context():
+        employee = models.Employee.by_nip(NIP)
+        for _ in range(30):  # more than one page of the queue
+            models.ServiceRequest.create(employee=employee, kind="kenaikan_pangkat", subkind="reguler",
+                                         status="diajukan", submitted_at=models.ServiceRequest.created_at.default())
+    pages = [(budi, "/layanan"), (budi, "/layanan/baru/kenaikan_pangkat"), (budi, f"/layanan/{request_id}"),
+             (reviewer, "/admin/layanan"), (reviewer, f"/admin/layanan/{request_id}")]
+    for client, path in pages:
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip", path
+        assert len(response.data) <= 30 * 1024, (path, len(response.data))
+
+
+def test_every_request_route_refuses_another_employee(app, budi):
+    """From the URL map: each route of the employee's side naming a request answers another
+    employee as if the request did not exist, whatever the method."""
+    request_id = start(budi, "mutasi", "antar_unit")
+    file_all(budi, request_id, "surat_permohonan")
+    with models.db.connection_context():
+        document_id = models.RequestDocument.get(models.RequestDocument.request == request_id).document_id
+        make_employee(nip="198505052010011005", nik="3273014505850005", email="siti@example.go.id", nama="Siti")
+    other = app.test_client()
+    first_login(other, "198505052010011005", "3273014505850005")
+    values = {"request_id": request_id, "document_id": document_id, "requirement": "surat_permohonan"}
+    routes = [(method, rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("requests.")
+              and "request_id" in rule.arguments for method in rule.methods - {"HEAD", "OPTIONS"}]
+    assert len(routes) == 5  # detail, save, document upload and removal, submit
+    for method, rule in routes:
+        with app.test_request_context():
+            url = app.url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
+        assert other.open(url, method=method, data={"tujuan": "x", "alasan": "y"}).status_code == 404, url
+    with models.db.connection_context():
+        item = models.ServiceRequest.get_by_id(request_id)
+        assert item.status == "draf" and item.values.get("tujuan", "") == "" and len(item.documents()) == 1
