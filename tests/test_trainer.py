@@ -20,7 +20,8 @@ SITI = "198507152010012002"
 HARTONO = "196512251990031006"  # pensiun
 NEW_PASSWORD = "Teh!Sore2027"
 DUMMY_ARGS = {"slug": "faq", "secret": "tidak-berlaku", "nip": BUDI, "entry_id": 1, "document_id": 1, "request_id": 1,
-              "authenticator_id": 1, "notification_id": 1, "session_id": 1, "action": "buka-kunci"}
+              "authenticator_id": 1, "notification_id": 1, "session_id": 1, "action": "buka-kunci",
+              "kind_key": "kenaikan_pangkat", "requirement": "sk_pangkat"}
 
 
 def text(response) -> str:
