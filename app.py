@@ -42,6 +42,7 @@ import security
 import serving
 import settings
 from views import limiter, localtime, register_blueprints
+from views import today as views_today
 
 ROOT = Path(__file__).resolve().parent
 
@@ -89,6 +90,9 @@ DEFAULTS = {
     "SEND_FILE_MAX_AGE_DEFAULT": 31536000,  # static URLs carry a content hash
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "MAX_UPLOAD_LENGTH": 64 * 1024 * 1024,  # the admin's employee CSV: ~220,000 rows, read from disk
+    "LAYANAN_FILE": "",  # TOML: kinds of service request switched off, reviewers, checklist wording
+    "FOUR_EYES": True,  # who verified a request cannot also approve it
+    "REQUEST_DOCUMENT_MB": 5,  # one PDF filed with a service request
 }
 
 csrf = CSRFProtect()
@@ -132,6 +136,8 @@ def create_app(config=None):
     _check_sign_in_settings(app)
     models.use_secret_key(app.config["SECRET_KEY"])
     app.extensions["settings"] = settings.Settings.from_config(app.config)
+    layanan = app.config["LAYANAN_FILE"]
+    models.kinds.configure(models.kinds.parse_settings(Path(layanan).read_text(encoding="utf-8")) if layanan else None)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     if app.config["TRUSTED_PROXY"]:
         app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
@@ -496,6 +502,18 @@ def _register_cli(app):
     def send_mail():
         """Retry the messages whose next attempt is due (for cron)."""
         click.echo(f"{mail.deliver_due(app)} pesan terkirim.")
+
+    @app.cli.command("request-digest")
+    def request_digest():
+        """Mail each employee the service requests still waiting (weekly, for cron or a timer)."""
+        with app.test_request_context(), models.db.connection_context():
+            by_employee = {}
+            for item in models.ServiceRequest.waiting_since(security.now()):
+                by_employee.setdefault(item.employee, []).append(item)
+            for employee, items in by_employee.items():
+                mail.request_digest(employee, items, views_today())
+            models.AuditEvent.record("request.digest_sent", detail=f"{len(by_employee)} pegawai")
+        click.echo(f"{len(by_employee)} ringkasan pengajuan dikirim.")
 
     @app.cli.command("purge")
     def purge():

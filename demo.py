@@ -191,7 +191,7 @@ def reset_account(employee):
     models.ActivationLetter.delete().where(models.ActivationLetter.employee == employee.id).execute()
     models.RegistrationRequest.delete().where(models.RegistrationRequest.employee == employee.id).execute()
     models.Message.delete().where(models.Message.nip == employee.nip).execute()
-    models.LeaveRequest.delete().where(models.LeaveRequest.employee == employee.id).execute()
+    models.ServiceRequest.delete().where(models.ServiceRequest.employee == employee.id).execute()
     models.Notification.delete().where(models.Notification.employee == employee.id).execute()
     DemoScenario.delete().where(DemoScenario.nip == employee.nip).execute()
     PhoneEntry.delete().where(PhoneEntry.nip == employee.nip).execute()

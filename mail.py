@@ -95,6 +95,20 @@ def send_activation_link(employee, minutes: int):
                nama=employee.nama, link=link(f"/aktivasi/{secret}"), hours=minutes // 60)
 
 
+def request_moved(item, step) -> None:
+    """The employee hears of every step of a service request (the dashboard shows it too)."""
+    employee = item.employee
+    title = item.step_title(step)
+    send_email(employee.email, title, "request_moved", nip=employee.nip, nama=employee.nama, title=title,
+               status=step.label, note=step.note, when=step.created_at, link=link(item.employee_link))
+
+
+def request_digest(employee, items, today) -> None:
+    """The weekly reminder of the employee's requests still waiting, on one side or the other."""
+    send_email(employee.email, f"{len(items)} pengajuan layanan Anda masih berjalan", "request_digest",
+               nip=employee.nip, nama=employee.nama, items=items, today=today, link=link("/layanan"))
+
+
 def send_email(recipient: str, subject: str, template: str, *, nip="", **context):
     """Render templates/mail/<template>.txt and queue it; the HTML part is derived from it.
     Nothing is queued for an employee without an address."""

@@ -145,6 +145,25 @@ def optional_text(name, value):
     return value
 
 
+def layanan_file(name, value):
+    """The settings file of the service requests (TOML): read and checked at start."""
+    from models.kinds import SettingsError as KindsError
+    from models.kinds import parse_settings
+
+    if not value:
+        return ""
+    try:
+        with open(value, encoding="utf-8") as file:
+            parse_settings(file.read())
+    except OSError as exc:
+        _fail(name, value, f"berkas tidak dapat dibaca ({exc.strerror})")
+    except UnicodeDecodeError:
+        _fail(name, value, "berkas harus UTF-8")
+    except KindsError as exc:
+        _fail(name, value, str(exc))
+    return value
+
+
 PARSERS = {
     "HOST": text,
     "PORT": integer(1, 65535),
@@ -190,6 +209,9 @@ PARSERS = {
     "SEND_FILE_MAX_AGE_DEFAULT": integer(0),
     "MAX_CONTENT_LENGTH": integer(1024),
     "MAX_UPLOAD_LENGTH": integer(1024),
+    "LAYANAN_FILE": layanan_file,
+    "FOUR_EYES": boolean,
+    "REQUEST_DOCUMENT_MB": integer(1, 20),
 }
 
 

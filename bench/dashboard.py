@@ -99,7 +99,7 @@ def career_and_records(employee_ids, sizes, pdf, rng):
     """Rows for the employees in `employee_ids` (in id order, so one employee's rows sit
     among the others'); `sizes[id]` says how many of each kind that employee gets."""
     rows = {m: [] for m in (models.PositionHistory, models.RankHistory, models.Document,
-                            models.LeaveRequest, models.Notification)}
+                            models.ServiceRequest, models.Notification)}
     base = datetime(2025, 1, 6, 1, 0)
     for employee_id in employee_ids:
         n = sizes[employee_id]
@@ -121,14 +121,16 @@ def career_and_records(employee_ids, sizes, pdf, rng):
                 "uploaded_at": base + timedelta(days=k)})
         for k in range(n["leave"]):
             start = date(2022, 1, 3) + timedelta(days=k * 45)
-            rows[models.LeaveRequest].append({
-                "employee": employee_id, "jenis": ["tahunan", "sakit", "tahunan", "alasan_penting"][k % 4],
+            status = ["disetujui", "ditolak", "disetujui", "diajukan"][k % 4]
+            rows[models.ServiceRequest].append({
+                "employee": employee_id, "kind": "cuti",
+                "subkind": ["tahunan", "sakit", "tahunan", "alasan_penting"][k % 4],
                 "start": start, "end": start + timedelta(days=rng.randint(0, 4)),
-                "reason": "Keperluan keluarga di luar kota" if k % 2 else "Istirahat sesuai surat dokter",
-                "status": ["disetujui", "ditolak", "disetujui", "diajukan"][k % 4],
-                "decision_note": "" if k % 4 == 3 else "Sesuai ketentuan",
+                "data": models.ServiceRequest.encode({"reason": "Keperluan keluarga di luar kota" if k % 2
+                                                      else "Istirahat sesuai surat dokter"}),
+                "status": status, "note": "" if k % 4 == 3 else "Sesuai ketentuan",
                 "decided_by": "" if k % 4 == 3 else "198001012005011001",
-                "created_at": base + timedelta(days=k * 45),
+                "created_at": base + timedelta(days=k * 45), "submitted_at": base + timedelta(days=k * 45),
                 "decided_at": None if k % 4 == 3 else base + timedelta(days=k * 45 + 2)})
         for k in range(n["notifications"]):
             created = base + timedelta(hours=k * 37)

@@ -10,6 +10,7 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    TextField,
 )
 
 import security
@@ -51,9 +52,19 @@ class Employee(BaseModel):
     tmt_cpns = DateField(null=True)
     tmt_pangkat = DateField(null=True)
     akhir_kontrak = DateField(null=True)  # PPPK: end of the current contract, when known
+    # Kept up to date by the employee through an approved "pemutakhiran data" request (NULL: never
+    # given; no default, so the importer's upsert leaves them alone).
+    gelar_depan = CharField(null=True)
+    gelar_belakang = CharField(null=True)
+    tempat_lahir = CharField(null=True)
+    tanggal_lahir = DateField(null=True)  # when it differs from the NIP's (a corrected record)
+    alamat = TextField(null=True)
+    pendidikan = CharField(null=True)
+    keluarga = TextField(null=True)  # one member a line: hubungan, nama, tanggal lahir
 
     class Meta:
-        indexes = ((("nama_cari", "nip"), False),)  # the console's list and name search, in order
+        indexes = ((("nama_cari", "nip"), False),  # the console's list and name search, in order
+                   (("unit_kerja",), False))  # the request queue and activation letters of one unit
 
     def save(self, *args, **kwargs):
         self.nama_cari = security.normalize_name(self.nama)

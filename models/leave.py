@@ -4,16 +4,14 @@ from datetime import date, timedelta
 
 from peewee import (
     CharField,
-    DateField,
     DateTimeField,
-    ForeignKeyField,
-    TextField,
 )
 
 from security import now
 
-from .base import BaseModel
+from .base import db
 from .employee import Employee
+from .requests import RequestStep, ServiceRequest
 
 LEAVE_TYPES = {
     "tahunan": "Cuti tahunan",
@@ -31,25 +29,56 @@ def working_days(start: date, end: date) -> int:
     return sum(1 for i in range(days) if (start + timedelta(days=i)).weekday() < 5)
 
 
-class LeaveRequest(BaseModel):
-    """Pengajuan cuti."""
+class LeaveRequest(ServiceRequest):
+    """Pengajuan cuti: the service requests of kind "cuti", filed straight to the
+    reviewers (no draft, no documents). `jenis` is the request's subkind, the period its
+    start and end."""
 
-    employee = ForeignKeyField(Employee, backref="leave_requests", on_delete="CASCADE")
-    jenis = CharField()
-    start = DateField()
-    end = DateField()
-    reason = TextField()
-    status = CharField(default="diajukan", index=True)  # diajukan | disetujui | ditolak
-    decision_note = TextField(default="")
-    decided_by = CharField(default="")  # the admin's NIP
-    created_at = DateTimeField(default=now)
-    decided_at = DateTimeField(null=True)
+    kind = CharField(max_length=32, default="cuti")
+    status = CharField(max_length=16, default="diajukan")
+    submitted_at = DateTimeField(null=True, default=now)
+
+    class Meta:
+        table_name = "servicerequest"
 
     STATUS_LABELS = {"diajukan": "Menunggu persetujuan", "disetujui": "Disetujui", "ditolak": "Ditolak"}
+
+    @classmethod
+    def select(cls, *fields):
+        return super().select(*fields).where(cls.kind == "cuti")
+
+    @property
+    def jenis(self) -> str:
+        return self.subkind
+
+    @jenis.setter
+    def jenis(self, value: str) -> None:
+        self.subkind = value
+
+    @property
+    def reason(self) -> str:
+        return self.values.get("reason", "")
+
+    @reason.setter
+    def reason(self, value: str) -> None:
+        self.values = {**self.values, "reason": value}
+
+    @property
+    def decision_note(self) -> str:
+        return self.note
 
     @property
     def days(self) -> int:
         return working_days(self.start, self.end)
+
+    @classmethod
+    def file(cls, employee, jenis: str, start, end, reason: str):
+        """A new request, straight to the reviewers, with the first step of its timeline."""
+        with db.atomic():
+            item = cls.create(employee=employee, jenis=jenis, start=start, end=end, reason=reason)
+            RequestStep.create(request=item.id, to_status="diajukan", actor_nip=employee.nip,
+                               created_at=item.submitted_at)
+        return item
 
     @classmethod
     def of(cls, employee):
@@ -69,14 +98,14 @@ class LeaveRequest(BaseModel):
             & (LeaveRequest.id != self.id) & (LeaveRequest.start <= self.end) & (LeaveRequest.end >= self.start)
         ).exists()
 
-    def decide(self, status: str, note: str, admin_nip: str) -> None:
-        self.status, self.decision_note, self.decided_by, self.decided_at = status, note, admin_nip, now()
-        self.save()
+    def decide(self, status: str, note: str, admin_nip: str):
+        """The step written, or None when someone else decided first."""
+        return self.move(status, admin_nip, note)
 
     @classmethod
     def annual_days_used(cls, employee, year: int) -> int:
         """Working days of annual leave approved or waiting, in `year`."""
-        requests = cls.select().where((cls.employee == employee) & (cls.jenis == "tahunan")
+        requests = cls.select().where((cls.employee == employee) & (cls.subkind == "tahunan")
                                       & (cls.status != "ditolak")
                                       & (cls.start <= date(year, 12, 31)) & (cls.end >= date(year, 1, 1)))
         return sum(r.days for r in requests)
@@ -121,7 +150,3 @@ class LeaveRequest(BaseModel):
                                  f"terpakai atau diajukan {used} hari, pengajuan ini {asked} hari, sisa "
                                  f"{max(ANNUAL_LEAVE_DAYS - used, 0)} hari.")
         return errors
-
-
-
-

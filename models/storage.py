@@ -18,11 +18,11 @@ from .account import Account, Authenticator, KeyCheck, RecoveryCode
 from .audit import AuditEvent
 from .base import db
 from .employee import Document, Employee, PositionHistory, RankHistory
-from .leave import LeaveRequest
 from .oidc import OidcClient, OidcCode, OidcConsent, OidcSignIn, OidcToken
 from .outbox import Message, Notification
 from .passkey import Passkey
 from .registration import ActivationLetter, RegistrationRequest
+from .requests import RequestDocument, RequestStep, ServiceRequest
 from .sessions import SessionRecord, Token, TrustedDevice, UnknownNip
 
 
@@ -132,7 +132,8 @@ def restore(source: Path) -> Path:
 
 
 
-ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, LeaveRequest, Notification, Account,
+ALL_MODELS = [Employee, PositionHistory, RankHistory, Document, ServiceRequest, RequestStep, RequestDocument,
+              Notification, Account,
               Authenticator, KeyCheck, RecoveryCode, Token, SessionRecord, TrustedDevice, UnknownNip,
               ActivationLetter, RegistrationRequest, Message, AuditEvent, OidcClient, OidcConsent, OidcSignIn,
               OidcCode, OidcToken, Passkey]

@@ -57,6 +57,11 @@ MINIMUM_ROLE = {
     "admin.app_add": "admin",
     "admin.app_secret_rotate": "admin",
     "admin.app_toggle": "admin",
+    "admin.request_queue": "admin",  # the reviewers of every kind, unless ASN_LAYANAN_FILE says otherwise
+    "admin.request_review": "admin",
+    "admin.request_assign": "admin",
+    "admin.request_decide": "admin",
+    "admin.request_document": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -71,9 +76,10 @@ def console_routes(app, nip=NIP):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for action in ACTIONS if "action" in rule.arguments else [None]:
-                # The target fixture's documents 1 and 2 (2 is the one deleted) and leave request 1.
+                # The target fixture's documents 1 and 2 (2 is the one deleted), leave request 1
+                # and service request 2 (with document 1).
                 values = {"nip": nip, "action": action, "document_id": 2 if "hapus" in rule.rule else 1,
-                          "request_id": 1, "client_id": 1}
+                          "request_id": 2 if rule.endpoint.startswith("admin.request_") else 1, "client_id": 1}
                 with app.test_request_context():
                     url = app.url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
                 routes.append((method, url, rule.endpoint))
@@ -99,6 +105,9 @@ def target(app, clock):
             models.Document.create(employee=employee, jenis=jenis, filename="sk.pdf", size=len(PDF), content=PDF)
         models.LeaveRequest.create(employee=employee, jenis="tahunan", start=date(2026, 12, 7),
                                    end=date(2026, 12, 8), reason="Keluarga")
+        transfer = models.ServiceRequest.create(employee=employee, kind="mutasi", subkind="antar_unit",
+                                                status="diajukan", submitted_at=datetime(2026, 11, 20))
+        models.RequestDocument.create(request=transfer, requirement="surat_permohonan", document=1)
         models.RegistrationRequest.submit(employee, "budi.baru@example.go.id", "")
         models.OidcClient.register("e-Kinerja", ["https://ekinerja.example.go.id/cb"])  # app 1
     return employee
@@ -176,7 +185,7 @@ def test_every_change_is_a_post_with_csrf(app, as_role, target, clock):
                                      "admin.upload_post", "admin.history_upload_post", "admin.document_post",
                                      "admin.document_delete", "admin.leave_decide", "admin.registration_decide",
                                      "admin.activation_letters_post", "admin.app_add", "admin.app_secret_rotate",
-                                     "admin.app_toggle"}
+                                     "admin.app_toggle", "admin.request_assign", "admin.request_decide"}
     form = {"verifikasi": "ktp", "alasan": "ponsel hilang", "role": "admin", "status": "aktif",
             "email": "x@example.go.id"}
     for url, _ in posts:

@@ -161,4 +161,4 @@ def test_only_the_upload_routes_are_exempt_from_the_global_csrf_check(as_role, a
     # Connect endpoints for apps take the app's credentials instead.
     assert app.extensions["csrf"]._exempt_views == {
         "views.admin.imports.upload_post", "views.admin.documents.document_post",
-        "views.oidc.token", "views.oidc.userinfo", "views.oidc.revoke"}
+        "views.requests.document_post", "views.oidc.token", "views.oidc.userinfo", "views.oidc.revoke"}

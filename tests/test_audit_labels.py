@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [*ROOT.glob("*.py"), *(ROOT / "views").rglob("*.py"), *(ROOT / "models").glob("*.py")]
 # Events whose name is built from a value: every value they can take.
 BUILT = {"leave.": ["leave.disetujui", "leave.ditolak"],
-         "registration.": ["registration.approved", "registration.rejected"]}
+         "registration.": ["registration.approved", "registration.rejected"],
+         "request.": ["request.diverifikasi", "request.perlu_perbaikan", "request.disetujui", "request.ditolak"]}
 
 
 def _is_audit_call(node: ast.Call) -> bool:

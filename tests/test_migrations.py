@@ -204,3 +204,53 @@ def test_a_migration_that_breaks_a_reference_is_rolled_back(tmp_path, monkeypatc
     assert result.exit_code != 0 and "tidak diubah" in result.output
     assert rows(database) == before
     assert not opened(database).table_exists(migrations.HISTORY_TABLE)
+
+
+def test_leave_requests_become_service_requests_of_kind_cuti(tmp_path, make_app):
+    """0005 moves every leave request into the one table of requests, ids, dates, reason
+    and decision kept, each with its timeline; the leave rules work on them after."""
+    database = load("recovery_codes.sql", tmp_path / "old.db")
+    old = opened(database)
+    migrations.runner(old).up("0004_search_indexes")  # the release before requests
+    insert = ('INSERT INTO "leaverequest" (id, employee_id, jenis, start, "end", reason, status, decision_note, '
+              'decided_by, created_at, decided_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'
+              ).replace("%s", old.param)
+    leave = [
+        (3, 1, "tahunan", "2026-03-02", "2026-03-06", "Mudik", "disetujui", "Sesuai jatah", "199001012020011003",
+         "2026-02-01 01:00:00", "2026-02-02 03:00:00"),
+        (5, 1, "tahunan", "2026-06-01", "2026-06-03", "Keluarga", "diajukan", "", "", "2026-05-01 01:00:00", None),
+        (7, 2, "sakit", "2026-04-06", "2026-04-06", "Demam", "ditolak", "Tanpa surat dokter",
+         "199001012020011003", "2026-04-06 01:00:00", "2026-04-07 01:00:00"),
+    ]
+    with old.atomic():
+        for row in leave:
+            old.execute_sql(insert, row)
+    old.close()
+
+    result = flask_cli(database, "migrate")
+    assert result.exit_code == 0, result.output
+    assert "0005_service_requests" in result.output
+    after = rows(database)
+    assert "leaverequest" not in after
+    assert sorted(after["servicerequest"]) == [3, 5, 7]
+    assert dangling_references(database) == []
+
+    make_app(DATABASE_URL=database)
+    with models.db.connection_context():
+        approved, waiting, rejected = (models.LeaveRequest.get_by_id(i) for i in (3, 5, 7))
+        assert (approved.kind, approved.jenis, approved.status, approved.reason) == ("cuti", "tahunan",
+                                                                                    "disetujui", "Mudik")
+        assert (str(approved.start), str(approved.end), approved.days) == ("2026-03-02", "2026-03-06", 5)
+        assert (approved.decision_note, approved.decided_by) == ("Sesuai jatah", "199001012020011003")
+        assert str(approved.decided_at) == "2026-02-02 03:00:00" and str(approved.submitted_at) == "2026-02-01 01:00:00"
+        assert waiting.status == "diajukan" and waiting.decided_at is None
+        assert (rejected.employee.nip, rejected.jenis, rejected.note) == ("199001012020011002", "sakit",
+                                                                          "Tanpa surat dokter")
+        assert [(s.to_status, s.actor_nip) for s in approved.timeline()] == [
+            ("diajukan", "199001012020011001"), ("disetujui", "199001012020011003")]
+        assert [s.to_status for s in waiting.timeline()] == ["diajukan"]
+        # The leave rules count the moved requests: 5 approved + 3 waiting of the 12 days.
+        assert models.LeaveRequest.annual_days_used(approved.employee, 2026) == 8
+        # New requests get new ids after the moved ones.
+        new = models.LeaveRequest.file(approved.employee, "sakit", approved.start, approved.start, "Flu")
+        assert new.id > 7

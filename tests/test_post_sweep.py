@@ -64,6 +64,8 @@ TOTP_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # The upload views are exempt from the global CSRF check and make it themselves, after the
 # role check (so the larger upload limit applies); everyone else is refused before that.
 CSRF_CHECKED_IN_VIEW = {"admin.upload_post", "admin.document_post"}
+# The employee's upload of a request document does the same for every signed-in employee.
+EMPLOYEE_UPLOADS = {"requests.document_post"}
 # OpenID Connect endpoints for apps, not people: no CSRF token (the app's secret, PKCE or
 # bearer token instead) and OAuth's JSON errors.
 MACHINE_ENDPOINTS = {"oidc.token", "oidc.userinfo", "oidc.revoke"}
@@ -359,6 +361,9 @@ def build_world(folder: Path, demo_mode: bool) -> World:
                                           content=content)
         leave = models.LeaveRequest.create(employee=pegawai, jenis="tahunan", start=date(2026, 12, 7),
                                            end=date(2026, 12, 9), reason="Urusan keluarga")
+        transfer = models.ServiceRequest.create(employee=pegawai, kind="mutasi", subkind="antar_unit",
+                                                data='{"alasan": "Dekat rumah", "tujuan": "Bappeda"}')
+        models.RequestDocument.create(request=transfer, requirement="surat_permohonan", document=document)
         notification = models.Notification.create(employee=pegawai, title="Dokumen baru: SK CPNS",
                                                   link="/dashboard/dokumen")
         current = account.active_sessions().first()
@@ -383,7 +388,9 @@ def build_world(folder: Path, demo_mode: bool) -> World:
 
     ids = {"nip": [PEGAWAI_NIP, ADMIN_NIP, UNKNOWN_NIP],
            "trainer nip": [demo.DEMO_EMPLOYEES[0]["nip"], demo.DEMO_EMPLOYEES[5]["nip"], PEGAWAI_NIP],
-           "document_id": [document.id, MISSING_ID], "request_id": [leave.id, MISSING_ID],
+           "document_id": [document.id, MISSING_ID], "request_id": [leave.id, transfer.id, MISSING_ID],
+           "kind_key": ["kenaikan_pangkat", "mutasi", "cuti"],
+           "requirement": ["surat_permohonan", "persetujuan_asal", "tidak_ada"],
            "authenticator_id": [second.id, MISSING_ID], "notification_id": [notification.id, MISSING_ID],
            "session_id": [other.id, current.id, MISSING_ID], "entry_id": [entry_id, MISSING_ID],
            "secret": [reset_secret, "tautan-tidak-berlaku"], "client_id": [app_client.id, MISSING_ID],
@@ -574,9 +581,12 @@ def test_without_a_valid_csrf_token_every_post_route_is_refused(worlds, world_na
                     assert target.startswith("/login"), (where, response.status_code)
                 else:
                     assert response.status_code == 403, where
+            elif route.endpoint in EMPLOYEE_UPLOADS and who == "anonim":
+                target = response.location or response.headers.get("HX-Redirect", "")
+                assert target.startswith("/login"), (where, response.status_code)
             elif route.endpoint in MACHINE_ENDPOINTS:
                 assert response.status_code in ((400, 401) if status == 400 else (401, 413)), where
-            elif route.endpoint in CSRF_CHECKED_IN_VIEW and status == 413:
+            elif route.endpoint in CSRF_CHECKED_IN_VIEW | EMPLOYEE_UPLOADS and status == 413:
                 # The upload views take bigger bodies; the view's own CSRF check then refuses it.
                 assert response.status_code == 400 and "kedaluwarsa" in body, (where, response.status_code)
             else:

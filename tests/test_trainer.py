@@ -22,7 +22,7 @@ HARTONO = "196512251990031006"  # pensiun
 NEW_PASSWORD = "Teh!Sore2027"
 DUMMY_ARGS = {"slug": "faq", "secret": "tidak-berlaku", "nip": BUDI, "entry_id": 1, "document_id": 1, "request_id": 1,
               "authenticator_id": 1, "notification_id": 1, "session_id": 1, "action": "buka-kunci",
-              "passkey_id": 1}
+              "passkey_id": 1, "kind_key": "kenaikan_pangkat", "requirement": "sk_pangkat"}
 
 
 def text(response) -> str:

@@ -45,7 +45,7 @@ def code_limit():
 
 
 def register_blueprints(app):
-    from views import account, admin, auth, dashboard, health, help, mfa, oidc, trainer
+    from views import account, admin, auth, dashboard, health, help, mfa, oidc, requests, trainer
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(oidc.bp)
@@ -53,6 +53,7 @@ def register_blueprints(app):
     app.register_blueprint(help.bp, url_prefix="/bantuan")
     app.register_blueprint(mfa.bp, url_prefix="/mfa")
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(requests.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(trainer.bp, url_prefix="/pelatih")  # 404 unless demo mode
     app.register_blueprint(health.bp)

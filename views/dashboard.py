@@ -114,8 +114,8 @@ def leave_post():
     errors = models.LeaveRequest.validate(current_user.employee, form["jenis"], start, end, form["reason"])
     if errors:
         return _leave_page(422, errors, form)
-    leave_request = models.LeaveRequest.create(employee=current_user.employee, jenis=form["jenis"],
-                                               start=start, end=end, reason=form["reason"].strip())
+    leave_request = models.LeaveRequest.file(current_user.employee, form["jenis"], start, end,
+                                             form["reason"].strip())
     audit("leave.requested", account=current_user, detail=f"pengajuan {leave_request.id}")
     flash(f"Pengajuan {models.LEAVE_TYPES[form['jenis']].lower()} {leave_request.days} hari kerja "
           "terkirim dan menunggu persetujuan.", "success")

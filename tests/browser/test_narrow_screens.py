@@ -63,6 +63,7 @@ NOT_PAGES = {
     "admin.audit_export": "CSV download",
     "admin.document_download": "PDF download",
     "dashboard.document_download": "PDF download",
+    "admin.request_document": "PDF download",
     "mfa.recovery_codes_download": "text file download",
     "trainer.demo_app_login": "redirects to the portal's sign-in (e-Kinerja (demo) asks for an OpenID Connect sign-in)",
 }
@@ -145,7 +146,8 @@ def _who(endpoint: str) -> str:
     if endpoint in JOURNEY_STATES:
         return JOURNEY_STATES[endpoint]
     blueprint = endpoint.split(".")[0]
-    return {"admin": "admin", "dashboard": "pegawai", "mfa": "pegawai", "trainer": "pelatih"}.get(blueprint, "anonim")
+    return {"admin": "admin", "dashboard": "pegawai", "requests": "pegawai", "mfa": "pegawai",
+            "trainer": "pelatih"}.get(blueprint, "anonim")
 
 
 RULES = _url_rules()
@@ -267,6 +269,13 @@ def normal_server(database: Path) -> Server:
         decided = models.LeaveRequest.create(employee=pegawai, jenis="sakit", start=today - timedelta(days=30),
                                              end=today - timedelta(days=28), reason="Demam berdarah, rawat inap")
         decided.decide("ditolak", "Lampirkan surat keterangan dokter dari rumah sakit pemerintah.", ADMIN_NIP)
+        transfer = models.ServiceRequest.create(
+            employee=pegawai, kind="mutasi", subkind="antar_unit",
+            data=models.ServiceRequest.encode({"tujuan": LONG_UNIT, "alasan": "Mendekatkan tempat tinggal"}))
+        models.RequestDocument.create(request=transfer, requirement="surat_permohonan", document=documents[1])
+        transfer.move("diajukan", pegawai.nip)
+        transfer.move("perlu_perbaikan", ADMIN_NIP, "Surat persetujuan pimpinan unit asal belum ditandatangani.")
+        transfer.move("diajukan", pegawai.nip)
         notification = None
         for number in range(35):  # more than one page
             notification = models.Notification.create(
@@ -290,7 +299,10 @@ def normal_server(database: Path) -> Server:
     server.args = {"nip": pegawai.nip, "document_id": documents[0].id, "request_id": leave.id,
                    "authenticator_id": second.id, "notification_id": notification.id, "session_id": session_id,
                    "secret": reset_secret, "passkey_id": passkey.id}
-    server.endpoint_args = {"account.activate": {"secret": "tautan-kedaluwarsa"}}  # a real one is used up
+    server.endpoint_args = {"account.activate": {"secret": "tautan-kedaluwarsa"},  # a real one is used up
+                            "requests.detail": {"request_id": transfer.id},
+                            "admin.request_review": {"request_id": transfer.id},
+                            "requests.start": {"kind_key": "kenaikan_pangkat"}}
 
     journeys = {
         "ganti-sandi": ("198203152008012004", "3273015503820004"),

@@ -77,7 +77,9 @@ from views.admin import (  # noqa: E402
     leave,
     outbox,
     registrations,
+    requests,
 )
 
 __all__ = ["apps", "audit_log", "documents", "employees", "helpdesk", "imports", "leave", "outbox",
-           "registrations"]
+           "registrations",
+           "requests"]

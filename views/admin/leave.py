@@ -5,7 +5,6 @@ from flask import (
     abort,
     flash,
     request,
-    url_for,
 )
 from flask_login import current_user
 
@@ -52,13 +51,12 @@ def leave_decide(request_id):
         flash(error, "error")
         return go("admin.leave_requests")
     status = "disetujui" if decision == "setujui" else "ditolak"
-    item.decide(status, note, current_user.employee.nip)
+    if item.decide(status, note, current_user.employee.nip) is None:
+        flash("Pengajuan ini sudah diputuskan.", "error")
+        return go("admin.leave_requests")
     employee = item.employee
     label = models.LEAVE_TYPES[item.jenis]
     text = f"{label} {item.start:%d-%m-%Y} s.d. {item.end:%d-%m-%Y}: {item.STATUS_LABELS[status].lower()}."
-    models.Notification.create(employee=employee, title=f"Pengajuan cuti {item.STATUS_LABELS[status].lower()}",
-                               body=text + (f" Catatan: {note}" if note else ""),
-                               link=url_for("dashboard.leave_detail", request_id=item.id))
     mail.send_email(employee.email, f"Pengajuan cuti Anda {item.STATUS_LABELS[status].lower()}", "leave_decided",
                     nip=employee.nip, nama=employee.nama, text=text, note=note)
     audit(f"leave.{status}", nip=employee.nip, actor=current_user, detail=f"pengajuan {item.id}")
