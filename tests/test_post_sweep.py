@@ -42,6 +42,7 @@ import app as app_module
 import demo
 import models
 import security
+from models import kinds
 from security import clock as the_clock
 from security import now
 from tests.conftest import TEST_CONFIG
@@ -78,6 +79,9 @@ MACHINE_PATHS = {"/oidc/token", "/oidc/userinfo", "/oidc/revoke"}
 # POST route fails test_every_post_endpoint_has_its_fields_listed until it is listed here.
 PASSWORD_PAIR = ["new_password", "confirm_password"]
 REAUTH = ["password", "otp"]
+# What a request of each kind asks the employee, and the reviewer at approval.
+KIND_FIELDS = sorted({f.name for kind in kinds.DECLARED.values() for f in kind.fields})
+APPROVAL_FIELDS = sorted({f.name for kind in kinds.DECLARED.values() for f in kind.approval_fields})
 STAFF_CHECK = ["verifikasi", "alasan"]
 AUTHORIZE = ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
              "code_challenge_method"]
@@ -99,6 +103,8 @@ ENDPOINT_FIELDS = {
     "admin.document_post": ["jenis", "nomor", "tanggal", "berkas"],
     "admin.employee_data_post": ["email", "telepon", "status"],
     "admin.history_upload_post": ["berkas"],
+    "admin.request_assign": [],
+    "admin.request_decide": ["keputusan", "catatan", *APPROVAL_FIELDS],
     "admin.leave_decide": ["keputusan", "catatan"],
     "admin.registration_decide": ["keputusan", *STAFF_CHECK],
     "admin.role_post": ["role"],
@@ -138,6 +144,11 @@ ENDPOINT_FIELDS = {
     "oidc.token": ["grant_type", "code", "redirect_uri", "code_verifier", "client_id", "client_secret",
                    "refresh_token"],
     "oidc.userinfo": ["access_token"],
+    "requests.document_delete": [],
+    "requests.document_post": ["berkas"],
+    "requests.save": KIND_FIELDS,
+    "requests.start_post": ["subkind"],
+    "requests.submit": [],
     "trainer.account_reset": [],
     "trainer.demo_app_logout": [],
     "trainer.mfa_reset": [],

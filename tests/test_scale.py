@@ -10,7 +10,7 @@ import pytest
 import models
 import views
 from tests.databases import ON_POSTGRES
-from tests.helpers import NIP, PASSWORD, code, first_login, make_employee, sign_in_as
+from tests.helpers import NIP, PASSWORD, code, first_login, make_employee
 
 BIG_TABLES = ("employee", "auditevent", "servicerequest")
 
@@ -159,10 +159,10 @@ def requests_crowd(crowd):
                                   "/admin/layanan?jenis=mutasi&status=disetujui&page=2",
                                   "/admin/layanan?jenis=kenaikan_pangkat&status=diverifikasi&umur=7",
                                   "/admin/layanan?jenis=kenaikan_pangkat&status=diajukan&unit=Diskominfo"])
-def test_the_request_queue_walks_its_index_oldest_first(client, requests_crowd, monkeypatch, path):
+def test_the_request_queue_walks_its_index_oldest_first(as_role, requests_crowd, monkeypatch, path):
     """One status: the (kind, status, submitted_at) index gives the rows in queue order.
     "Menunggu" is two statuses: two ranges of it, merged by a sort of the waiting rows only."""
-    sign_in_as(client, "admin")
+    client = as_role("admin")
     statements = statements_of(client, monkeypatch, "get", path)
     assert any("servicerequest" in sql for sql, _ in statements)
     assert whole_table_reads(statements, allow_sort="status=" not in path) == []

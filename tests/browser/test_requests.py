@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 import demo
 from tests import mailserver
-from tests.browser.conftest import LiveServer
 from tests.helpers import first_login, sign_in_as
+from tests.live import live_portal
 
 SECOND_NIP, SECOND_NIK = "198202022008012004", "3273014202820004"
 
@@ -30,12 +30,8 @@ def smtp():
 
 @pytest.fixture
 def live_server(tmp_path, smtp):
-    server = LiveServer(tmp_path / "portal.db")
-    server.app.config.update(MAIL_URL=f"smtp://127.0.0.1:{smtp.port}", BASE_URL=server.url)
-    try:
+    with live_portal(tmp_path / "portal.db", smtp_port=smtp.port) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def signed_in(live_server, sign_in) -> str:
