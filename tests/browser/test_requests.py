@@ -2,8 +2,9 @@
 delivered over SMTP to a real server on loopback: an employee files a kenaikan pangkat
 reguler with its documents, gets "perlu perbaikan", fixes and resubmits; one reviewer
 verifies, a second one approves (four-eyes); the profile, the history and the mailbox show
-the new pangkat. The three people sign in through the test client (CSRF off for those
-set-up requests only) and their session cookies go into three Chromium contexts."""
+the new pangkat. The same for a transfer between units and a data correction. The three
+people sign in through the test client (CSRF off for those set-up requests only) and their
+session cookies go into three Chromium contexts."""
 
 from types import SimpleNamespace
 from urllib.parse import urlparse
@@ -143,3 +144,78 @@ def test_promotion_filed_sent_back_fixed_and_approved_under_four_eyes(people, sm
         message = smtp.inbox.wait_for_subject("budi@example.go.id", words)
         assert "Pengajuan kenaikan pangkat" in message["Subject"]
     assert request_path in mailserver.link_in(smtp.inbox.wait_for_subject("budi@example.go.id", "disetujui"))
+
+
+def start_request(employee, kind: str, subkind: str) -> str:
+    employee.goto("/layanan")
+    employee.get_by_role("link", name=kind).click()
+    employee.get_by_label(subkind).check()
+    employee.get_by_role("button", name="Mulai pengajuan").click()
+    expect(employee.locator("#status-pengajuan")).to_have_text("Draf")
+    return urlparse(employee.url).path.lstrip("/")  # layanan/<id>
+
+
+def save_fields(employee, values: dict) -> None:
+    for label, value in values.items():
+        employee.get_by_label(label, exact=True).fill(value)
+    employee.get_by_role("button", name="Simpan isian").click()
+    expect(employee.locator(".alert.success", has_text="Isian tersimpan")).to_be_visible()
+
+
+def verify_then_approve(people, request_path: str, **approval) -> None:
+    """The first reviewer verifies; under four-eyes the second one approves."""
+    people.pemeriksa.goto(f"/admin/{request_path}")
+    people.pemeriksa.get_by_role("button", name="Verifikasi").click()
+    expect(people.pemeriksa.get_by_role("heading", level=1)).to_contain_text("Pengajuan layanan")
+    approver = people.pemeriksa2
+    approver.goto(f"/admin/{request_path}")
+    for label, value in approval.items():
+        approver.get_by_label(label).fill(value)
+    approver.get_by_role("button", name="Setujui").click()
+    expect(approver.get_by_role("heading", level=1)).to_contain_text("Pengajuan layanan")
+
+
+def test_transfer_between_units_moves_the_employee(people, smtp, tmp_path):
+    employee = people.pegawai
+    request_path = start_request(employee, "Mutasi", "Antar unit kerja")
+    save_fields(employee, {"Unit kerja atau instansi tujuan": "Dinas Kesehatan", "Alasan pindah": "Dekat rumah"})
+    for name, label in (("permohonan", "Surat permohonan pindah"),
+                        ("persetujuan", "Surat persetujuan pimpinan unit asal")):
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(demo.tiny_pdf([name]))
+        upload(employee, label, path)
+    employee.get_by_role("button", name="Ajukan", exact=True).click()
+    expect(employee.locator("#status-pengajuan")).to_have_text("Menunggu verifikasi")
+
+    people.pemeriksa.goto(f"/admin/{request_path}")
+    expect(people.pemeriksa.locator("body")).to_contain_text("Dekat rumah")
+    verify_then_approve(people, request_path, **{"Nomor SK": "821/7/2026", "TMT": "2026-12-01"})
+
+    employee.goto("/dashboard")
+    expect(employee.locator("dl.data")).to_contain_text("Dinas Kesehatan")
+    employee.goto("/dashboard/riwayat")
+    expect(employee.locator("body")).to_contain_text("821/7/2026")
+    assert "Pengajuan mutasi" in smtp.inbox.wait_for_subject("budi@example.go.id", "disetujui")["Subject"]
+
+
+def test_a_data_correction_is_reviewed_side_by_side_and_applied(people, smtp, tmp_path):
+    employee = people.pegawai
+    request_path = start_request(employee, "Pemutakhiran data", "Data pribadi")
+    expect(employee.get_by_label("Nama (tanpa gelar)", exact=True)).to_have_value("Budi Santoso")
+    save_fields(employee, {"Nama (tanpa gelar)": "Budi Santosa", "Gelar belakang (boleh kosong)": "S.Kom.",
+                           "Tempat lahir (boleh kosong)": "Bandung"})
+    proof = tmp_path / "ijazah.pdf"
+    proof.write_bytes(demo.tiny_pdf(["ijazah"]))
+    upload(employee, "Dokumen bukti (ijazah, akta kelahiran, kartu keluarga, atau KTP)", proof)
+    employee.get_by_role("button", name="Ajukan", exact=True).click()
+    expect(employee.locator("#status-pengajuan")).to_have_text("Menunggu verifikasi")
+
+    people.pemeriksa.goto(f"/admin/{request_path}")
+    name_row = people.pemeriksa.locator("#perubahan-data tr", has_text="Nama (tanpa gelar)")
+    expect(name_row.locator("td")).to_have_text(["Budi Santoso", "Budi Santosa"])
+    verify_then_approve(people, request_path)
+
+    employee.goto("/dashboard")
+    expect(employee.locator("dl.data")).to_contain_text("Budi Santosa")
+    expect(employee.locator("dl.data")).to_contain_text("Bandung")
+    assert "Pengajuan pemutakhiran data" in smtp.inbox.wait_for_subject("budi@example.go.id", "disetujui")["Subject"]
