@@ -2,6 +2,7 @@
 and what the employee sees of them."""
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -127,6 +128,10 @@ def test_rejection_needs_a_note(as_role, budi):
     admin.post(f"/admin/cuti/{item.id}", data={"keputusan": "tolak", "catatan": "Tenaga kurang pada tanggal itu"})
     page = budi.get(f"/dashboard/cuti/{item.id}").get_data(as_text=True)
     assert "Ditolak" in page and "Tenaga kurang" in page
+    # The timeline: who decided, and the note, as for every other kind of request.
+    timeline = re.search(r'<ol class="timeline" id="riwayat-pengajuan">(.*?)</ol>', page, re.S).group(1)
+    assert "<strong>Ditolak</strong>" in timeline and "oleh pemeriksa NIP" in timeline
+    assert "Catatan: Tenaga kurang pada tanggal itu" in timeline
     # A decided request can't be decided again.
     admin.post(f"/admin/cuti/{item.id}", data={"keputusan": "setujui"})
     with models.db.connection_context():

@@ -127,7 +127,8 @@ def leave_detail(request_id):
     leave_request = models.LeaveRequest.owned(request_id, current_user.employee)
     if leave_request is None:
         abort(404)
-    return respond("dashboard/leave_detail.html", "page", item=leave_request, types=models.LEAVE_TYPES)
+    return respond("dashboard/leave_detail.html", "page", item=leave_request, types=models.LEAVE_TYPES,
+                   timeline=list(leave_request.timeline()))
 
 
 # --------------------------------------------------------------------------- notifications
