@@ -126,46 +126,8 @@ class Request(HtmxAwareRequest):
 
 def create_app(config=None):
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
-    app.config.update(DEFAULTS)
-    app.config.from_prefixed_env("ASN")
-    if config:
-        app.config.update(config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
-    settings.validate(app.config)
-    _check_sign_in_settings(app)
-    models.use_secret_key(app.config["SECRET_KEY"])
-    app.extensions["settings"] = settings.Settings.from_config(app.config)
-    layanan = app.config["LAYANAN_FILE"]
-    models.kinds.configure(models.kinds.parse_settings(Path(layanan).read_text(encoding="utf-8")) if layanan else None)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
-    if app.config["TRUSTED_PROXY"]:
-        app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
-                                               app.config["TRUSTED_PROXY_COUNT"])
-    app.session_interface = SessionInterface()
-    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
-        # An unreachable Redis must fail fast, so that the limiter falls back at once.
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
-
-    models.open_database(app.config["DATABASE_URL"], ROOT)
-    serving.init_access_log(app)
-    app.before_request(_refuse_nul_in_path)
-    app.teardown_request(_close_db)
-    with models.db.connection_context():
-        # The command line stays usable on an old schema: it is where `migrate` runs.
-        try:
-            models.prepare_schema(migrate_if_old=app.config["DEMO"])
-        except migrations.SchemaOutOfDate:
-            if click.get_current_context(silent=True) is None:
-                raise
-        else:
-            if not models.KeyCheck.matches(app.extensions["settings"]):
-                raise settings.SettingsError(
-                    "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
-                    "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
-        if app.config["DEMO"]:
-            with app.app_context():
-                demo.seed()
+    _configure(app, config)
+    _open_database(app)
 
     Htmx(app)
     app.request_class = Request
@@ -192,6 +154,53 @@ def create_app(config=None):
 
 
 # --------------------------------------------------------------------------- plumbing
+
+
+def _configure(app, config) -> None:
+    """Settings from DEFAULTS, ASN_* and `config`, checked once; a wrong one stops here."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("ASN")
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    settings.validate(app.config)
+    _check_sign_in_settings(app)
+    models.use_secret_key(app.config["SECRET_KEY"])
+    app.extensions["settings"] = settings.Settings.from_config(app.config)
+    layanan = app.config["LAYANAN_FILE"]
+    models.kinds.configure(models.kinds.parse_settings(Path(layanan).read_text(encoding="utf-8")) if layanan else None)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    if app.config["TRUSTED_PROXY"]:
+        app.wsgi_app = serving.TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXY"],
+                                               app.config["TRUSTED_PROXY_COUNT"])
+    app.session_interface = SessionInterface()
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # An unreachable Redis must fail fast, so that the limiter falls back at once.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
+
+
+def _open_database(app) -> None:
+    """The pool, the schema (created, or migrated in demo mode), the key check, demo data."""
+    models.open_database(app.config["DATABASE_URL"], ROOT)
+    serving.init_access_log(app)
+    app.before_request(_refuse_nul_in_path)
+    app.teardown_request(_close_db)
+    with models.db.connection_context():
+        # The command line stays usable on an old schema: it is where `migrate` runs.
+        try:
+            models.prepare_schema(migrate_if_old=app.config["DEMO"])
+        except migrations.SchemaOutOfDate:
+            if click.get_current_context(silent=True) is None:
+                raise
+        else:
+            if not models.KeyCheck.matches(app.extensions["settings"]):
+                raise settings.SettingsError(
+                    "ASN_SECRET_KEY bukan kunci yang dipakai basis data ini (kode OTP tidak dapat "
+                    "dibaca): pasang kembali kunci lama, atau lihat README bagian \"Secret key lost\".")
+        if app.config["DEMO"]:
+            with app.app_context():
+                demo.seed()
 
 
 def _check_sign_in_settings(app):
