@@ -13,13 +13,14 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
 import models
 import security
 from security import now
 
-from .base import BaseModel, db
+from .base import BaseModel, db, run_prebuilt
 from .employee import Employee
 
 ROLES = ("pegawai", "helpdesk", "admin")
@@ -410,7 +411,8 @@ class RecoveryCode(BaseModel):
 
     @classmethod
     def remaining(cls, account: Account) -> int:
-        return cls.select().where((cls.account == account.id) & cls.used_at.is_null()).count()
+        return run_prebuilt("recovery codes left", lambda: cls.select(fn.COUNT(cls.id)).where(
+            (cls.account == 0) & cls.used_at.is_null()), [account.id]).fetchone()[0]
 
     @classmethod
     def use(cls, account: Account, typed: str, settings) -> bool:

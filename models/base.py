@@ -46,6 +46,19 @@ def open_database(url: str, root: Path):
     return database
 
 
+_prebuilt_sql = {}  # (database class, name) -> SQL text
+
+
+def run_prebuilt(name: str, build, params: list):
+    """Run the query `build()` makes, with `params` in place of the values it was built
+    with. Its SQL is built once per kind of database: for the small queries every page
+    runs, building SQL with the query builder took longer than running it."""
+    key = (type(db.obj), name)
+    if key not in _prebuilt_sql:
+        _prebuilt_sql[key] = build().sql()[0]
+    return db.execute_sql(_prebuilt_sql[key], params)
+
+
 class BaseModel(Model):
     class Meta:
         database = db

@@ -9,11 +9,12 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     TextField,
+    fn,
 )
 
 from security import now
 
-from .base import BaseModel
+from .base import BaseModel, run_prebuilt
 from .employee import Employee
 
 
@@ -33,7 +34,8 @@ class Notification(BaseModel):
 
     @classmethod
     def unread_count(cls, employee) -> int:
-        return cls.select().where((cls.employee == employee) & cls.read_at.is_null()).count()
+        return run_prebuilt("unread notifications", lambda: cls.select(fn.COUNT(cls.id)).where(
+            (cls.employee == 0) & cls.read_at.is_null()), [employee.id]).fetchone()[0]
 
     @classmethod
     def mark_read(cls, employee, notification_id=None) -> int:

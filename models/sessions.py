@@ -19,7 +19,7 @@ import security
 from security import now
 
 from .account import Account, Lockable
-from .base import BaseModel, db
+from .base import BaseModel, db, run_prebuilt
 from .employee import Employee
 
 
@@ -166,18 +166,12 @@ class SessionRecord(BaseModel):
         record.token = token
         return record, None
 
-    _with_account_sql = {}  # database class -> SQL of the query below
-
     @classmethod
     def _with_account(cls, token_hash: str):
         """One query for what every signed-in page needs: the session, its account and
-        employee. Its SQL is built once: building it with the query builder took longer
-        than running it."""
-        kind = type(db.obj)
-        if kind not in cls._with_account_sql:
-            cls._with_account_sql[kind] = (cls.select(cls, Account, Employee).join(Account).join(Employee)
-                                           .where(cls.token_hash == token_hash).limit(1).sql()[0])
-        row = db.execute_sql(cls._with_account_sql[kind], [token_hash, 1]).fetchone()
+        employee."""
+        row = run_prebuilt("session with account", lambda: cls.select(cls, Account, Employee).join(Account)
+                           .join(Employee).where(cls.token_hash == "").limit(1), [token_hash, 1]).fetchone()
         if row is None:
             return None
         values, loaded = iter(row), []
