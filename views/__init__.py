@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
 from htmx_flask import make_response
 from jinja2_fragments.flask import render_block
 
@@ -138,6 +139,20 @@ def password_problems_by_field(problems) -> dict:
         by_field.setdefault("confirm_password" if problem == security.PASSWORD_MISMATCH else "new_password",
                             []).append(problem)
     return by_field
+
+
+def for_signed_in_employees(bp) -> None:
+    """Every page of `bp` is for a fully signed-in employee, and its header shows the
+    unread notifications."""
+    bp.before_request(login_required(lambda: None))
+
+    @bp.context_processor
+    def header():
+        # Error pages of the blueprint (a failed CSRF check comes before login_required)
+        # are rendered for anonymous visitors too.
+        if not current_user.is_authenticated:
+            return {}
+        return {"unread_notifications": models.Notification.unread_count(current_user.employee)}
 
 
 def app_settings() -> settings.Settings:

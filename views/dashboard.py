@@ -4,7 +4,7 @@ requests, notifications, account security and contact details."""
 import re
 
 from flask import Blueprint, abort, current_app, flash, request
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, logout_user
 from peewee import IntegrityError
 
 import fields
@@ -17,6 +17,7 @@ from views import (
     app_settings,
     audit,
     enrollment_context,
+    for_signed_in_employees,
     go,
     limiter,
     new_password_problems,
@@ -33,19 +34,7 @@ LEAVE_SHOWN = 50  # the newest requests; older ones stay in the database
 CONTACT_CODE_MINUTES = 10
 
 
-@bp.before_request
-@login_required
-def _signed_in():
-    """Every page here is for a fully signed-in employee."""
-
-
-@bp.context_processor
-def _header():
-    # Error pages of this blueprint (a failed CSRF check comes before login_required) are
-    # rendered for anonymous visitors too.
-    if not current_user.is_authenticated:
-        return {}
-    return {"unread_notifications": models.Notification.unread_count(current_user.employee)}
+for_signed_in_employees(bp)
 
 
 def _parse_date(text: str):

@@ -3,28 +3,18 @@ kind (eligibility first), the draft with its fields and documents, submitting, r
 after "perlu perbaikan", and the timeline."""
 
 from flask import Blueprint, abort, current_app, flash, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 import mail
 import models
-from views import audit, go, respond, today
+from views import audit, for_signed_in_employees, go, respond, today
 
 bp = Blueprint("requests", __name__)
 
 
-@bp.before_request
-@login_required
-def _signed_in():
-    """Every page here is for a fully signed-in employee."""
-
-
-@bp.context_processor
-def _header():
-    if not current_user.is_authenticated:
-        return {}
-    return {"unread_notifications": models.Notification.unread_count(current_user.employee)}
+for_signed_in_employees(bp)
 
 
 def _kind_or_404(key: str):

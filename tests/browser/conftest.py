@@ -4,10 +4,12 @@ Chromium per module and a new browser context per test."""
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from security import clock as the_clock
+from tests import mailserver
 from tests.live import live_portal
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -63,3 +65,13 @@ def page(browser, live_server, java_script_enabled):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free loopback port; stopped after the live server."""
+    controller, inbox = mailserver.start()
+    try:
+        yield SimpleNamespace(port=controller.port, inbox=inbox)
+    finally:
+        controller.stop()

@@ -4,7 +4,6 @@ e-mails delivered over SMTP to a real mail server on loopback (aiosmtpd): regist
 forgotten password (reset link, new password, the sign-in still asks for the OTP)."""
 
 import re
-from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pyotp
@@ -32,14 +31,6 @@ PHONE = "0812 3456 7890"
 NEW_PASSWORD = "Teh!Sore2027"
 
 
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free loopback port; stopped after the live server."""
-    controller, inbox = mailserver.start()
-    try:
-        yield SimpleNamespace(port=controller.port, inbox=inbox)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ from tests.live import live_portal
 SECOND_NIP, SECOND_NIK = "198202022008012004", "3273014202820004"
 
 
-@pytest.fixture
-def smtp():
-    controller, inbox = mailserver.start()
-    try:
-        yield SimpleNamespace(port=controller.port, inbox=inbox)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
