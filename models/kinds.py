@@ -65,7 +65,7 @@ def text(limit: int):
 def lines(limit: int):
     """Several lines kept as typed (family members, one a line)."""
     def rule(value):
-        cleaned = "\n".join(" ".join(line.split()) for line in (value or "").splitlines() if line.strip())
+        cleaned = "\n".join(fields.squashed(line, limit) for line in (value or "").splitlines() if line.strip())
         if len(cleaned) > limit:
             raise fields.FieldError(f"Paling banyak {limit} karakter.")
         return cleaned

@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import abort, current_app, flash, request
 from flask_login import current_user
 
+import fields
 import mail
 import models
 from security import now
@@ -62,7 +63,7 @@ def request_queue():
     kind = _kind_for_reviewer(key)
     status = request.args.get("status", "menunggu")
     status = status if status in QUEUE_STATUSES else "menunggu"
-    unit = " ".join(request.args.get("unit", "").split())[:150]
+    unit = fields.squashed(request.args.get("unit"), 150)
     age = request.args.get("umur", "")
     age = age if age in AGES else ""
     before = now() - timedelta(days=int(age)) if age else None
@@ -118,7 +119,7 @@ def _blocked(item, kind, to_status):
 def request_decide(request_id):
     item, kind = _request_for_reviewer(request_id)
     decision = request.form.get("keputusan", "")
-    note = " ".join(request.form.get("catatan", "").split())[:1000]
+    note = fields.squashed(request.form.get("catatan"), 1000)
     form = {"catatan": note}
     if decision not in DECISIONS:
         return _review_page(item, kind, 422, {"keputusan": "Pilih verifikasi, perlu perbaikan, setujui, atau tolak."},
