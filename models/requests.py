@@ -212,6 +212,11 @@ class RequestDocument(BaseModel):
         indexes = ((("request", "requirement"), False),)
 
     @classmethod
+    def with_content(cls, request_id: int):
+        """Every document of a request with its PDF, in the order they were filed."""
+        return (cls.select(cls, Document).join(Document).where(cls.request == request_id).order_by(cls.id))
+
+    @classmethod
     def for_reviewer(cls, request_id: int, document_id: int):
         """The Document if it was filed with that request; None otherwise."""
         row = (cls.select(cls, Document).join(Document)

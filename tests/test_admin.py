@@ -62,6 +62,7 @@ MINIMUM_ROLE = {
     "admin.request_assign": "admin",
     "admin.request_decide": "admin",
     "admin.request_document": "admin",
+    "admin.request_documents": "admin",
 }
 RANK = {"pegawai": 0, "helpdesk": 1, "admin": 2}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -4,6 +4,7 @@ documents, access and the settings file."""
 
 import io
 import re
+import zipfile
 from datetime import date
 
 import pytest
@@ -200,6 +201,14 @@ def test_documents_are_checked_and_private(app, budi, reviewer):
     budi.post(f"/layanan/{request_id}/ajukan")
     assert reviewer.get(f"/admin/layanan/{request_id}/dokumen/{document_id}").data.startswith(b"%PDF-")
     assert reviewer.get(f"/admin/layanan/{request_id + 1}/dokumen/{document_id}").status_code == 404
+    # All of them at once, named by checklist item, for the reviewer only.
+    bundle = reviewer.get(f"/admin/layanan/{request_id}/dokumen.zip")
+    assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+        assert archive.namelist() == ["01 SK pangkat terakhir - berkas.pdf", "02 SKP satu tahun terakhir - berkas.pdf",
+                                      "03 SKP dua tahun terakhir - berkas.pdf"]
+        assert all(archive.read(name) == PDF for name in archive.namelist())
+    assert budi.get(f"/admin/layanan/{request_id}/dokumen.zip").status_code == 403
     # Submitted: the employee can no longer change it.
     assert upload(budi, request_id, "sk_pangkat").status_code == 409
     other = app.test_client()

@@ -64,6 +64,7 @@ NOT_PAGES = {
     "admin.document_download": "PDF download",
     "dashboard.document_download": "PDF download",
     "admin.request_document": "PDF download",
+    "admin.request_documents": "ZIP download of every document of a request",
     "mfa.recovery_codes_download": "text file download",
     "trainer.demo_app_login": "redirects to the portal's sign-in (e-Kinerja (demo) asks for an OpenID Connect sign-in)",
 }

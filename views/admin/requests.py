@@ -3,9 +3,11 @@ corrections, approve, reject. Only the roles a kind names as its reviewers see i
 ASN_FOUR_EYES (on by default) the one who verified a request cannot also approve it, and
 nobody reviews their own."""
 
+import io
+import zipfile
 from datetime import timedelta
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, request, send_file
 from flask_login import current_user
 
 import fields
@@ -156,6 +158,22 @@ def request_decide(request_id):
                 account.end_sessions()  # moved out of the instansi: signed out everywhere
     flash(f"Pengajuan #{item.id} {models.STATUS_LABELS[to_status].lower()}.", "success")
     return go("admin.request_queue", jenis=kind.key)
+
+
+@bp.get("/layanan/<int:request_id>/dokumen.zip")
+def request_documents(request_id):
+    """Every document of the request in one download, each named by its checklist item."""
+    item, kind = _request_for_reviewer(request_id)
+    labels = {r.key: r.label for r in kind.requirements}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as bundle:  # PDFs are compressed already
+        for number, row in enumerate(models.RequestDocument.with_content(item.id), 1):
+            name = f"{number:02d} {labels.get(row.requirement, row.requirement)} - {row.document.filename}"
+            bundle.writestr(name.replace("/", "-"), row.document.content)
+    audit("document.downloaded", nip=item.employee.nip, actor=current_user, detail=f"semua dokumen pengajuan {item.id}")
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=f"pengajuan-{item.id}.zip",
+                     max_age=0)
 
 
 @bp.get("/layanan/<int:request_id>/dokumen/<int:document_id>")
