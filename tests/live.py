@@ -42,7 +42,8 @@ class ThreadedServer:
         if self.thread.is_alive():
             # Closing every socket from inside the server's own loop (a trigger thunk) leaves
             # the loop's map empty, so run() returns at once instead of at its next timeout.
-            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+            with contextlib.suppress(OSError):  # a closed trigger: the loop is ending on its own
+                self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
             self.thread.join(timeout=10)
         else:
             self.server.close()
