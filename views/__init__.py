@@ -1,6 +1,7 @@
 """Blueprints, and the small plumbing every view shares: page-or-fragment rendering,
-redirects that work with and without htmx, the pending (half-signed-in) login, and
-audit records with the client's address."""
+redirects that work with and without htmx (one round trip per step), codes sent to the
+contact on record, pages of rows, PDF downloads, and audit records with the client's
+address. The sign-in state itself is in views/signin.py."""
 
 import io
 import itertools
