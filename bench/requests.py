@@ -14,7 +14,6 @@ Budget: median and p95 under 20 ms per page, gzip at most 30 KB. Exits 1 when on
     .venv/bin/python bench/requests.py
 """
 
-import dataclasses
 import random
 import sys
 import tempfile
@@ -79,9 +78,7 @@ def main() -> int:
         reviewer.environ_base["HTTP_USER_AGENT"] = bench.USER_AGENT
         sign_in_as(reviewer, "admin")
         reviewer.post("/mfa/kode-pemulihan/selesai")
-        app.config["ARGON2_COST"] = app_module.DEFAULTS["ARGON2_COST"]
-        app.extensions["settings"] = dataclasses.replace(app.extensions["settings"],
-                                                         argon2_cost=app_module.DEFAULTS["ARGON2_COST"])
+        bench.restore_default_hashing(app)
 
         rows = [bench.measure_page(employee, path) for path in ("/dashboard", "/layanan", "/dashboard/cuti")]
         rows += [bench.measure_page(reviewer, path) for path in (

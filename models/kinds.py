@@ -119,6 +119,10 @@ class Kind:
             return True, ""
         return self.eligibility(employee, subkind, today)
 
+    def profile_values(self, employee) -> dict:
+        """The employee's current values of the fields that propose a profile change."""
+        return {f.name: profile_value(employee, f.profile) for f in self.fields if f.profile}
+
     def clean(self, form, subkind: str, employee=None):
         """The fields of a form: (values, errors by field name)."""
         errors, values = {}, {}

@@ -61,9 +61,8 @@ def start_post(kind_key):
     is_eligible, reason = kind.check(employee, subkind, today())
     if not is_eligible:
         return _start_page(kind, 422, {"subkind": reason}, {"subkind": subkind})
-    values = {f.name: models.kinds.profile_value(employee, f.profile) for f in kind.fields if f.profile}
     item = models.ServiceRequest.create(employee=employee, kind=kind.key, subkind=subkind,
-                                        data=models.ServiceRequest.encode(values))
+                                        data=models.ServiceRequest.encode(kind.profile_values(employee)))
     audit("request.started", account=current_user, detail=f"pengajuan {item.id}: {kind.label}")
     return go("requests.detail", request_id=item.id)
 
@@ -75,8 +74,7 @@ def _detail_page(item, status=200, errors=None, form=None, block="page"):
                    form=form if form is not None else item.values, documents=item.documents(),
                    requirements=kind.requirements_for(item.subkind), timeline=list(item.timeline()),
                    labels=models.STATUS_LABELS, employee=employee,
-                   current={f.name: models.kinds.profile_value(employee, f.profile) for f in kind.fields
-                            if f.profile},
+                   current=kind.profile_values(employee),
                    limit_mb=current_app.config["REQUEST_DOCUMENT_MB"])
 
 

@@ -25,6 +25,7 @@ QUEUE_LABELS = {"menunggu": "Semua yang menunggu", "diajukan": "Menunggu verifik
                 "diverifikasi": "Menunggu persetujuan", "perlu_perbaikan": "Perlu perbaikan",
                 "disetujui": "Disetujui", "ditolak": "Ditolak"}
 AGES = {"": "Semua umur", "7": "Menunggu 7 hari atau lebih", "14": "14 hari atau lebih", "30": "30 hari atau lebih"}
+FOUR_EYES_RULE = "Aturan empat mata: yang memverifikasi tidak boleh menyetujui. Minta pemeriksa lain menyetujui."
 DECISIONS = {"verifikasi": "diverifikasi", "perbaikan": "perlu_perbaikan", "setujui": "disetujui", "tolak": "ditolak"}
 
 
@@ -113,7 +114,7 @@ def _blocked(item, kind, to_status):
         return "Verifikasi pengajuan ini dahulu sebelum disetujui."
     if (to_status == "disetujui" and current_app.config["FOUR_EYES"]
             and item.verified_by == current_user.employee.nip):
-        return "Aturan empat mata: yang memverifikasi tidak boleh menyetujui. Minta pemeriksa lain menyetujui."
+        return FOUR_EYES_RULE
     return None
 
 
@@ -129,7 +130,7 @@ def request_decide(request_id):
     to_status = DECISIONS[decision]
     blocked = _blocked(item, kind, to_status)
     if blocked:
-        return _review_page(item, kind, 403 if "empat mata" in blocked else 409, {"keputusan": blocked}, form)
+        return _review_page(item, kind, 403 if blocked == FOUR_EYES_RULE else 409, {"keputusan": blocked}, form)
     if to_status in ("perlu_perbaikan", "ditolak") and not note:
         return _review_page(item, kind, 422, {"catatan": "Tulis catatan: apa yang harus diperbaiki atau "
                                                          "mengapa ditolak."}, form)
