@@ -77,8 +77,17 @@ def last_code(nip=NIP, channel="email") -> str:
 
 
 def prove_first_login(client, nip=NIP):
-    """The code step of a first sign-in: the code from the mailbox on record."""
+    """The code step of a first sign-in, the code alone (as a page from before the new
+    password joined it posts): the code from the mailbox on record."""
     return client.post("/login/kode", data={"code": last_code(nip)})
+
+
+def prove_and_set_password(client, nip=NIP, new=PASSWORD, confirm=None, typed_code=None):
+    """The code step of a first sign-in as its page asks now: the code from the mailbox
+    on record and the new password, in one form."""
+    return client.post("/login/kode", data={"code": last_code(nip) if typed_code is None else typed_code,
+                                            "new_password": new,
+                                            "confirm_password": new if confirm is None else confirm})
 
 
 def to_password_step(client, nip=NIP, nik=NIK):
@@ -88,11 +97,10 @@ def to_password_step(client, nip=NIP, nik=NIK):
 
 
 def first_login(client, nip=NIP, nik=NIK) -> str:
-    """Default password -> code from the contact on record -> new password -> MFA
-    enrollment -> dashboard. Returns the secret."""
+    """Default password -> code from the contact on record with the new password -> MFA
+    enrollment -> recovery codes. Returns the secret."""
     assert login(client, nip, nik).location == "/login/kode"
-    assert prove_first_login(client, nip).location == "/password/new"
-    assert change_password(client).location == "/mfa/setup"
+    assert prove_and_set_password(client, nip).location == "/mfa/setup"
     return enroll(client)
 
 

@@ -361,7 +361,7 @@ def test_ten_recovery_codes_shown_once_after_enrollment(client, employee, clock)
     with models.db.connection_context():
         stored = [r.code_hash for r in models.RecoveryCode.select()]
     assert len(stored) == 10 and not set(codes) & set(stored)
-    assert client.post("/mfa/kode-pemulihan/selesai").location == "/mfa/siap"  # "Akun Anda siap"
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"  # "Akun Anda siap"
     page = client.get("/mfa/kode-pemulihan").get_data(as_text=True)
     assert codes[0] not in page and 'id="recovery-remaining">10<' in page
 

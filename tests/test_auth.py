@@ -16,8 +16,10 @@ from tests.helpers import (
     code,
     enroll,
     first_login,
+    last_code,
     login,
     make_employee,
+    prove_and_set_password,
     prove_first_login,
     to_password_step,
 )
@@ -293,8 +295,8 @@ def test_back_after_signing_in_goes_to_the_codes_or_the_dashboard(client, employ
     first_login(client)
     for url in ("/mfa/setup", "/mfa/setup/kode", "/password/new", "/login/kode"):
         assert client.get(url).location == "/mfa/kode-pemulihan"  # the codes are not saved yet
-    assert client.post("/mfa/kode-pemulihan/selesai").location == "/mfa/siap"
-    assert "Akun Anda siap" in client.get("/mfa/siap").get_data(as_text=True)
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    assert "Akun Anda siap" in client.get("/dashboard").get_data(as_text=True)
     response = client.get("/mfa/setup")
     assert response.location == "/dashboard"
     assert "habis" not in client.get("/dashboard").get_data(as_text=True)
@@ -473,3 +475,71 @@ def test_a_password_step_without_a_password_costs_one_hash(client, employee, mon
     monkeypatch.setattr(security, "_hasher", lambda *cost: Counting(real(*cost)))
     assert login(client, nip, password).status_code in (303, 422)
     assert hashes == ["verify"]
+
+
+# --------------------------------------------------------------------------- the code and the new password on one page
+
+
+def code_token(nip=NIP):
+    with models.db.connection_context():
+        return models.Token.newest(models.Employee.by_nip(nip), "first_login")
+
+
+def test_code_and_new_password_on_one_page(app, client, employee, clock):
+    login(client)
+    page = client.get("/login/kode").get_data(as_text=True)
+    code_form = re.search(r'<form id="code-form".*?</form>', page, re.S).group(0)
+    assert 'name="code"' in code_form and 'name="new_password"' in code_form and 'name="confirm_password"' in code_form
+    assert 'autocomplete="new-password"' in code_form and 'id="password-rules"' in code_form
+    response = prove_and_set_password(client)
+    assert response.status_code == 303 and response.location == "/mfa/setup"
+    assert "Kata sandi baru tersimpan." in client.get("/mfa/setup").get_data(as_text=True)
+    assert audit_events() == ["login.password_ok", "first_login.verified", "password.changed"]
+    with models.db.connection_context():
+        account = models.Account.for_employee(models.Employee.by_nip(NIP))
+        assert account.check_password(PASSWORD, app.extensions["settings"]) and not account.must_change_password
+        notices = [m.subject for m in models.Message.select().where(models.Message.nip == NIP)]
+    assert "Kata sandi pertama akun Portal ASN Digital dibuat" in notices
+    assert client.get("/login/kode").location == "/mfa/setup" and client.get("/password/new").location == "/mfa/setup"
+    enroll(client)
+    assert audit_events()[-2:] == ["mfa.enrolled", "login.ok"]
+
+
+def test_wrong_code_with_a_new_password_spends_a_try_and_shows_nothing_secret(client, employee):
+    login(client)
+    wrong = "000000" if last_code() != "000000" else "111111"
+    response = prove_and_set_password(client, typed_code=wrong)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Kode salah. Sisa percobaan: 4." in page
+    assert 'href="#code"' in page and 'id="code-error"' in page
+    assert PASSWORD not in page and wrong not in page
+    assert code_token().attempts == 1
+    with models.db.connection_context():
+        assert models.Account.for_employee(models.Employee.by_nip(NIP)).password_hash is None
+    assert "password.changed" not in audit_events()
+    assert prove_and_set_password(client).location == "/mfa/setup"
+
+
+def test_password_rule_mistake_spends_none_of_the_codes_tries(client, employee):
+    login(client)
+    for new, confirm in (("abc", "abc"), (PASSWORD, "Kopi!Pagi2027"), (NIK + "!Aa", NIK + "!Aa")):
+        response = prove_and_set_password(client, new=new, confirm=confirm)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and 'id="password-problems"' in page
+        assert 'aria-invalid="true"' in page and "Kode salah" not in page
+        assert new not in page.replace("#new_password", "")
+    assert code_token().attempts == 0 and code_token().used_at is None
+    assert "first_login.verified" not in audit_events() and "first_login.code_failed" not in audit_events()
+    htmx = client.post("/login/kode", data={"code": "", "new_password": "abc",
+                                            "confirm_password": "abc"}, headers={"HX-Request": "true"})
+    assert htmx.status_code == 422 and htmx.get_data(as_text=True).count('id="code-step"') == 1
+    assert "<title>Kesalahan: " in htmx.get_data(as_text=True)
+    assert prove_and_set_password(client).location == "/mfa/setup"
+
+
+def test_a_code_posted_without_the_password_fields_goes_on_to_the_password_page(client, employee):
+    """A code page loaded before the upgrade has no password fields: its POST works as before."""
+    login(client)
+    assert prove_first_login(client).location == "/password/new"
+    assert audit_events() == ["login.password_ok", "first_login.verified"]
+    assert change_password(client).location == "/mfa/setup"

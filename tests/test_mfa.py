@@ -103,3 +103,69 @@ def test_account_with_mfa_goes_to_otp_not_enrollment(client, employee, clock):
     client.post("/logout")
     assert login(client, NIP, PASSWORD).location == "/login/otp"
     assert client.get("/mfa/setup").location == "/login/otp"  # the step this sign-in is at
+
+
+# --------------------------------------------------------------- steps 1 → 2 → 3 in one page, the account ready
+
+
+def step_templates(page: str) -> dict:
+    """{URL: (title, content)} of the <template>s a set-up step carries for the next steps."""
+    return {url: (unescape(title), content) for url, title, content in
+            re.findall(r'<template data-step="([^"]+)" data-title="([^"]+)">(.*?)</template>', page, re.S)}
+
+
+def main_content(page: str) -> str:
+    """What a step page shows, without the flashed messages and the next steps' templates."""
+    main = re.search(r'</div>\n(.*)</main>', page, re.S).group(1)
+    return re.sub(r"<template .*?</template>", "", main, flags=re.S).strip()
+
+
+def unstamped(html: str) -> str:
+    """`html` without what differs from one second to the next: the clock, the CSRF token's timestamp."""
+    return re.sub(r'\d\d\.\d\d\.\d\d|datetime="[^"]+"|name="csrf_token" value="[^"]+"', "", html).strip()
+
+
+def test_each_set_up_step_carries_the_next_steps_as_the_server_renders_them(client, employee, clock):
+    to_password_step(client)
+    change_password(client)
+    install, add, enter = (client.get(url).get_data(as_text=True)
+                           for url in ("/mfa/setup", "/mfa/setup/akun", "/mfa/setup/kode"))
+    assert list(step_templates(install)) == ["/mfa/setup/akun", "/mfa/setup/kode"]
+    assert list(step_templates(add)) == ["/mfa/setup/kode"] and step_templates(enter) == {}
+    carried = step_templates(install)
+    assert carried["/mfa/setup/akun"][0] == "Tambahkan akun ke aplikasi · Portal ASN Digital"
+    assert unstamped(carried["/mfa/setup/akun"][1]) == unstamped(main_content(add))
+    assert carried["/mfa/setup/kode"][0] == "Masukkan kode dari aplikasi · Portal ASN Digital"
+    assert unstamped(carried["/mfa/setup/kode"][1]) == unstamped(main_content(enter))
+    assert 'data-step-link href="/mfa/setup/akun"' in install and 'data-step-link href="/mfa/setup/kode"' in add
+    secret = secret_from(carried["/mfa/setup/akun"][1])  # the secret the step 2 page shows, from step 1
+    assert client.post("/mfa/setup", data={"otp": code(secret)}).location == "/mfa/kode-pemulihan"
+
+
+def test_the_first_set_up_page_stays_small(client, employee, clock):
+    to_password_step(client)
+    change_password(client)
+    page = client.get("/mfa/setup", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and len(page.data) < 6 * 1024
+
+
+def test_the_dashboard_says_once_that_the_account_is_ready(client, employee, clock):
+    from tests.helpers import first_login
+
+    first_login(client)
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    page = client.get("/dashboard").get_data(as_text=True)
+    ready = re.search(r'<section class="alert success ready" id="account-ready".*?</section>', page, re.S).group(0)
+    assert "Akun Anda siap" in ready and "<strong>Ponsel pribadi</strong>" in ready and "kode pemulihan" in ready
+    assert page.index('id="account-ready"') < page.index("Data kepegawaian")
+    assert 'id="account-ready"' not in client.get("/dashboard").get_data(as_text=True)
+    assert client.get("/mfa/siap").location == "/dashboard"  # an old link or bookmark
+    assert 'id="account-ready"' not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_new_recovery_codes_later_do_not_say_the_account_is_ready(client, enrolled, clock):
+    login(client, NIP, PASSWORD)
+    client.post("/login/otp", data={"otp": code(enrolled)})
+    assert client.post("/mfa/kode-pemulihan/baru", data={"password": PASSWORD}).location == "/mfa/kode-pemulihan"
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    assert 'id="account-ready"' not in client.get("/dashboard").get_data(as_text=True)

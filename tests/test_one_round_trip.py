@@ -38,11 +38,8 @@ def test_every_step_of_the_first_sign_in_answers_with_the_next_page(client, empl
     assert_answered_with(response, "/login/kode", "Kode verifikasi masuk pertama")
     assert 'id="code-step"' in response.get_data(as_text=True)
 
-    response = client.post("/login/kode", data={"code": last_code()}, headers=HTMX)
-    assert_answered_with(response, "/password/new", "Buat kata sandi baru")
-
-    response = client.post("/password/new", data={"new_password": PASSWORD, "confirm_password": PASSWORD},
-                           headers=HTMX)
+    response = client.post("/login/kode", data={"code": last_code(), "new_password": PASSWORD,
+                                                "confirm_password": PASSWORD}, headers=HTMX)
     assert_answered_with(response, "/mfa/setup", "Pasang aplikasi autentikator")
     assert "Kata sandi baru tersimpan." in response.get_data(as_text=True)  # the message rides along
     assert "Kata sandi baru tersimpan." not in client.get("/mfa/setup").get_data(as_text=True)  # shown once
@@ -53,7 +50,18 @@ def test_every_step_of_the_first_sign_in_answers_with_the_next_page(client, empl
     assert "Autentikator berhasil diaktifkan" in response.get_data(as_text=True)
 
     response = client.post("/mfa/kode-pemulihan/selesai", headers=HTMX)
-    assert_answered_with(response, "/mfa/siap", "Akun Anda siap")
+    assert_answered_with(response, "/dashboard", "Profil")
+    assert 'id="account-ready"' in response.get_data(as_text=True)
+    assert 'id="account-ready"' not in client.get("/dashboard").get_data(as_text=True)  # shown once
+
+
+def test_a_code_page_from_before_the_upgrade_answers_with_the_password_page(client, employee):
+    login(client, NIP, NIK)
+    response = client.post("/login/kode", data={"code": last_code()}, headers=HTMX)
+    assert_answered_with(response, "/password/new", "Buat kata sandi baru")
+    response = client.post("/password/new", data={"new_password": PASSWORD, "confirm_password": PASSWORD},
+                           headers=HTMX)
+    assert_answered_with(response, "/mfa/setup", "Pasang aplikasi autentikator")
 
 
 def test_the_otp_step_answers_with_the_dashboard(client, enrolled, clock):

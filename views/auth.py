@@ -190,9 +190,9 @@ def send_first_login_code(employee) -> bool:
                           "menit. Jangan berikan kepada siapa pun. Bukan Anda? Hubungi helpdesk.")
 
 
-def _code_page(account, status=200, error=None, info=None):
+def _code_page(account, status=200, error=None, info=None, problems=()):
     employee = account.employee
-    return respond("auth/first_login_code.html", "code_form", status, error=error, info=info,
+    return respond("auth/first_login_code.html", "code_form", status, error=error, info=info, problems=problems,
                    email=security.mask_email(employee.email), telepon=security.mask_phone(employee.telepon),
                    minutes=mail.CODE_MINUTES)
 
@@ -209,15 +209,25 @@ def first_login_code():
 @limiter.limit(_otp_limit)
 @limiter.limit(code_limit, key_func=step_key)
 def first_login_code_post():
+    """The code and, on the same form, the new password: one step on a slow link. The
+    password's rules are checked first, so a mistake there spends none of the code's tries."""
     account = pending_account("proof")
     if account is None:
         return not_at_step()
+    # A page loaded before the new password joined this form posts the code alone.
+    has_password = "new_password" in request.form or "confirm_password" in request.form
+    if has_password:
+        new, problems = new_password_problems(account.employee, account)
+        if problems:
+            return _code_page(account, 422, problems=problems)
     result, error = check_code(models.Token.newest(account.employee, "first_login"))
     if result != "ok":
         audit("first_login.code_failed", account=account, detail=result)
         return _code_page(account, 422, error)
     audit("first_login.verified", account=account)
-    return start_pending(account, "password", next_url=session.get("pending", {}).get("next"))
+    if not has_password:
+        return start_pending(account, "password", next_url=session.get("pending", {}).get("next"))
+    return _save_new_password(account, new)
 
 
 @bp.post("/login/kode/kirim-ulang")
@@ -256,6 +266,12 @@ def password_new_post():
     new, problems = new_password_problems(account.employee, account)
     if problems:
         return _password_page(account, 422, problems)
+    return _save_new_password(account, new)
+
+
+def _save_new_password(account, new: str):
+    """The password that must be set before the sign-in goes on (the first one, or one the
+    helpdesk or an expiry asked for), then the next step."""
     is_first = account.password_hash is None
     account.set_password(new, app_settings())
     audit("password.changed", account=account, detail="penggantian wajib saat masuk")

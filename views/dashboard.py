@@ -3,7 +3,7 @@ requests, notifications, account security and contact details."""
 
 import re
 
-from flask import Blueprint, abort, current_app, flash, request
+from flask import Blueprint, abort, current_app, flash, request, session
 from flask_login import current_user, logout_user
 from peewee import IntegrityError
 
@@ -50,7 +50,10 @@ def _parse_date(text: str):
 @bp.get("/dashboard")
 def index():
     employee = current_user.employee
+    # The first sign-in ends here: its "Akun Anda siap" shows once, above the profile.
+    is_ready_shown = session.pop("account_ready", False)
     return respond("dashboard/index.html", "page", employee=employee,
+                   ready_devices=list(current_user.confirmed_authenticators()) if is_ready_shown else None,
                    masa_kerja=employee.masa_kerja(today()),
                    promotion=employee.next_regular_promotion(), today=today(),
                    recovery_codes_left=models.RecoveryCode.remaining(current_user))

@@ -1,6 +1,6 @@
 """MFA enrollment, one thing per page: install an app, add the account (open-in-app link
-and key on a phone, QR code on a computer), the first code; then recovery codes and the
-"account ready" page."""
+and key on a phone, QR code on a computer), the first code; then the recovery codes,
+after which the dashboard says the account is ready."""
 
 import json
 import re
@@ -8,6 +8,7 @@ import re
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response
+from jinja2_fragments.flask import render_block
 
 import fields
 import mail
@@ -43,11 +44,33 @@ def _setup_account():
     return account, (None if account else not_at_step())
 
 
+def _add_context(account) -> dict:
+    return {**enrollment_context(account), "on_phone": _on_phone()}
+
+
+def _code_context(account, errors=None, device_name="", help=()) -> dict:
+    return {"errors": errors or {}, "device_name": device_name, "help": help,
+            "default_name": default_device_name(account),
+            "server_time": security.local(now(), current_app.config["TIMEZONE"])}
+
+
+def _next_steps(*steps) -> list[dict]:
+    """The steps after this one, for the page's <template>s: with JavaScript, its links
+    show them without a round trip (static/js/app.js); each keeps its own URL."""
+    return [{"url": url_for(endpoint), "title": render_block(template, "title", **context).strip(),
+             "html": render_block(template, "content", **context)}
+            for endpoint, template, context in steps]
+
+
 @bp.get("/setup")
 def setup():
     """Step 1 of 3: install an authenticator app."""
     account, elsewhere = _setup_account()
-    return elsewhere or respond("mfa/setup.html", "content", on_phone=_on_phone())
+    if elsewhere:
+        return elsewhere
+    return respond("mfa/setup.html", "content", on_phone=_on_phone(), next_steps=_next_steps(
+        ("mfa.setup_add", "mfa/setup_add.html", _add_context(account)),
+        ("mfa.setup_code", "mfa/setup_code.html", _code_context(account))))
 
 
 @bp.get("/setup/akun")
@@ -57,14 +80,12 @@ def setup_add():
     account, elsewhere = _setup_account()
     if elsewhere:
         return elsewhere
-    return respond("mfa/setup_add.html", "content", **enrollment_context(account), on_phone=_on_phone())
+    return respond("mfa/setup_add.html", "content", **_add_context(account), next_steps=_next_steps(
+        ("mfa.setup_code", "mfa/setup_code.html", _code_context(account))))
 
 
 def _code_page(account, status=200, errors=None, device_name="", help=()):
-    cfg = current_app.config
-    return respond("mfa/setup_code.html", "setup_form", status, errors=errors or {}, device_name=device_name,
-                   help=help, default_name=default_device_name(account),
-                   server_time=security.local(now(), cfg["TIMEZONE"]))
+    return respond("mfa/setup_code.html", "setup_form", status, **_code_context(account, errors, device_name, help))
 
 
 @bp.get("/setup/kode")
@@ -166,14 +187,15 @@ def recovery_codes_saved():
     next_url = security.safe_next_url(session.pop("next_after_login", None))
     if next_url:  # an app's sign-in that went through enrollment
         return make_response(redirect=next_url) if request.htmx else redirect(next_url, code=303)
-    return go("mfa.ready" if first_setup else "dashboard.index")
+    if first_setup:
+        session["account_ready"] = True
+    return go("dashboard.index")
 
 
 @bp.get("/siap")
-@login_required
 def ready():
-    """The end of the first sign-in: what is set up, and what signing in looks like from now on."""
-    return respond("mfa/ready.html", "content", devices=list(current_user.confirmed_authenticators()))
+    """The first sign-in's end had a page of its own: its links and bookmarks lead to the dashboard."""
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.post("/kode-pemulihan/baru")

@@ -68,3 +68,65 @@ function enhance(root) {
 
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+
+// The MFA set-up steps 1 → 2 → 3 without a round trip: a step's page carries the next
+// steps in <template data-step="URL">; their links show them and push their URLs. Each
+// step keeps its content while another is shown, so Back and Forward need no request.
+// htmx's own history entries (state.htmx) are left to htmx.
+var setupSteps = null;
+
+function setupStepsOf(main) {
+  if (setupSteps && setupSteps.main === main) return setupSteps;
+  setupSteps = {main: main, shown: location.pathname, byUrl: {}};
+  main.querySelectorAll("template[data-step]").forEach(function (template) {
+    setupSteps.byUrl[template.dataset.step] = {title: template.dataset.title,
+                                               content: document.importNode(template.content, true)};
+    template.remove();
+  });
+  return setupSteps;
+}
+
+function showSetupStep(url) {
+  var main = document.getElementById("main");
+  var steps = main && setupStepsOf(main);
+  var next = steps && steps.byUrl[url];
+  if (!next || url === steps.shown) return false;
+  var leaving = document.createDocumentFragment();
+  Array.prototype.slice.call(main.childNodes).forEach(function (node) {
+    if (node.id !== "pesan") leaving.appendChild(node);
+  });
+  steps.byUrl[steps.shown] = {title: document.title, content: leaving};
+  document.getElementById("pesan").textContent = "";
+  main.appendChild(next.content);
+  steps.byUrl[url] = null;
+  steps.shown = url;
+  document.title = next.title;
+  if (window.htmx) htmx.process(main);
+  enhance(main);
+  window.scrollTo(0, 0);
+  var heading = main.querySelector("h1");
+  heading.setAttribute("tabindex", "-1");
+  heading.focus();
+  return true;
+}
+
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("a[data-step-link]");
+  if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  var url = new URL(link.href).pathname;
+  var here = location.pathname;
+  if (!showSetupStep(url)) return;
+  event.preventDefault();
+  history.replaceState({setupStep: here}, "", here);
+  history.pushState({setupStep: url}, "", url);
+});
+
+window.addEventListener("popstate", function (event) {
+  if (!event.state || !event.state.setupStep) return;
+  var main = document.getElementById("main");
+  if (!setupSteps || setupSteps.main !== main) {
+    location.reload();  // the page changed since (a form's answer, a reload): the server knows the step
+  } else if (location.pathname !== setupSteps.shown && !showSetupStep(location.pathname)) {
+    location.reload();
+  }
+});
