@@ -532,8 +532,12 @@ def test_password_rule_mistake_spends_none_of_the_codes_tries(client, employee):
     assert "first_login.verified" not in audit_events() and "first_login.code_failed" not in audit_events()
     htmx = client.post("/login/kode", data={"code": "", "new_password": "abc",
                                             "confirm_password": "abc"}, headers={"HX-Request": "true"})
-    assert htmx.status_code == 422 and htmx.get_data(as_text=True).count('id="code-step"') == 1
-    assert "<title>Kesalahan: " in htmx.get_data(as_text=True)
+    body = htmx.get_data(as_text=True)
+    assert htmx.status_code == 422 and body.count('id="code-step"') == 1 and "<title>Kesalahan: " in body
+    # Every mistake at once: the empty code too, in the same summary, and still no try spent.
+    assert body.count('class="alert error error-summary"') == 1 and 'href="#code"' in body
+    assert 'id="code-error"' in body and 'href="#new_password"' in body
+    assert code_token().attempts == 0
     assert prove_and_set_password(client).location == "/mfa/setup"
 
 

@@ -219,7 +219,10 @@ def first_login_code_post():
     if has_password:
         new, problems = new_password_problems(account.employee, account)
         if problems:
-            return _code_page(account, 422, problems=problems)
+            # Every mistake at once; a code that is not 6 digits is told too (checking its form spends no try).
+            typed = security.normalize_otp(request.form.get("code", ""))
+            malformed = None if len(typed) == 6 and typed.isdigit() else CODE_ERRORS["malformed"]
+            return _code_page(account, 422, malformed, problems=problems)
     result, error = check_code(models.Token.newest(account.employee, "first_login"))
     if result != "ok":
         audit("first_login.code_failed", account=account, detail=result)

@@ -139,26 +139,29 @@ def check_password_toggle(page, field: str, java_script_enabled: bool):
 
 
 def prove_with_code(page, java_script_enabled: bool):
-    """The first-login code step: the code goes to the contact on record (read here from
-    the outbox, where it waits without a mail server); a wrong one is refused first."""
+    """The first-login code step, with the new password on the same form: the code goes
+    to the contact on record (read here from the outbox, where it waits without a mail
+    server); a wrong one is refused first, and nothing typed comes back in the page."""
     expect(page.get_by_role("heading", level=1)).to_have_text("Masukkan kode verifikasi")
     expect(page.locator("#code-step")).to_contain_text("b•••@example.go.id")
     right = last_code()
     page.locator("#code").fill("000000" if right != "000000" else "111111")
+    fill_new_password(page)
     submit(page, "Lanjutkan", "/login/kode", java_script_enabled, status=422)
-    expect(page.locator("#code-step .alert.error")).to_contain_text("Kode salah")
+    expect(page.locator("#code-step .alert.error")).to_contain_text("Kode salah. Sisa percobaan: 4.")
     expect(page).to_have_url(url_is("/login/kode"))
+    for field in ("#code", "#new_password", "#confirm_password"):
+        expect(page.locator(field)).to_have_value("")
     page.locator("#code").fill(right)
-    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-
-
-def change_default_password(page, java_script_enabled: bool):
-    expect(page.get_by_role("heading", level=1)).to_have_text("Buat kata sandi baru")
-    page.locator("#new_password").fill(PASSWORD)
-    page.locator("#confirm_password").fill(PASSWORD)
-    submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
     expect(page.get_by_role("heading", level=1)).to_have_text("Pasang aplikasi autentikator")
     expect(page.locator("#pesan")).to_contain_text("Kata sandi baru tersimpan.")
+
+
+def fill_new_password(page, password=PASSWORD, confirm=None):
+    page.locator("#new_password").fill(password)
+    page.locator("#confirm_password").fill(password if confirm is None else confirm)
 
 
 def to_enrollment_key(page):
@@ -181,18 +184,17 @@ def fill_enrollment(page, code: str, device: str = DEVICE):
 
 
 def finish_enrollment(page, java_script_enabled: bool):
-    """Submit the right code: the recovery codes are shown once, "Akun Anda siap", then the
-    dashboard."""
+    """Submit the right code: the recovery codes are shown once, then the dashboard with
+    "Akun Anda siap" at the top."""
     submit_and_redirect(page, "Aktifkan", "/mfa/setup", java_script_enabled, "/mfa/kode-pemulihan")
     expect(page.locator("#pesan")).to_contain_text("Autentikator berhasil diaktifkan")
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     for button in ("Salin", "Cetak"):  # they only show when the script can make them work
         expect(page.get_by_role("button", name=button, exact=True)).to_have_count(1 if java_script_enabled else 0)
     submit_and_redirect(page, "Saya sudah menyimpan kode ini", "/mfa/kode-pemulihan/selesai", java_script_enabled,
-                        "/mfa/siap")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Akun Anda siap")
-    page.get_by_role("link", name="Ke beranda").click()
+                        "/dashboard")
     expect_dashboard(page)
+    expect(page.locator("#account-ready")).to_contain_text("Akun Anda siap")
 
 
 def expect_dashboard(page):
@@ -206,8 +208,8 @@ def expect_dashboard(page):
 
 
 def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
-    """First login (NIK, new password, MFA enrollment from the QR code), logout, and a
-    second login with the new password and an OTP."""
+    """First login (NIK, the code with the new password, MFA enrollment from the QR code),
+    logout, and a second login with the new password and an OTP."""
     live_server.employee()
     page.goto("/")
     expect(page).to_have_url(url_is("/login"))
@@ -218,16 +220,14 @@ def test_full_journey(page, live_server, clock, java_script_enabled, tmp_path):
     fill_login(page, NIP_WITH_SPACES if java_script_enabled else NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
 
-    # 1b. The NIK is public: a code sent to the contact on record proves who is typing.
+    # 2. The NIK is public: a code sent to the contact on record proves who is typing, and
+    # the same form sets the new password.
     page.goto("/password/new")
     expect(page).to_have_url(url_is("/login/kode"))  # not reachable before the code
     page.goto("/login/kode")
-    prove_with_code(page, java_script_enabled)
-
-    # 2. The forced password change.
     check_password_toggle(page, "new_password", java_script_enabled)
     check_password_toggle(page, "confirm_password", java_script_enabled)
-    change_default_password(page, java_script_enabled)
+    prove_with_code(page, java_script_enabled)
 
     # 3. MFA enrollment: scan the QR code like a phone would.
     to_enrollment_key(page)
@@ -281,7 +281,6 @@ def test_wrong_enrollment_code_keeps_the_same_secret(page, live_server, java_scr
     fill_login(page, NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
     prove_with_code(page, java_script_enabled)
-    change_default_password(page, java_script_enabled)
     to_enrollment_key(page)
     secret = enrollment_secret(page, tmp_path / "qr-before.png")
     to_enrollment_code(page)

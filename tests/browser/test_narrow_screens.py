@@ -66,6 +66,7 @@ NOT_PAGES = {
     "admin.request_document": "PDF download",
     "admin.request_documents": "ZIP download of every document of a request",
     "mfa.recovery_codes_download": "text file download",
+    "mfa.ready": "redirects to the dashboard, which says \"Akun Anda siap\" once (the extra page akun-siap)",
     "trainer.demo_app_login": "redirects to the portal's sign-in (e-Kinerja (demo) asks for an OpenID Connect sign-in)",
 }
 # Answers for machines, not people: tested in tests/test_health.py.
@@ -104,6 +105,7 @@ EXTRA_PAGES = [
     ("normal", "helpdesk", f"/admin/pegawai/{NIP}/akhiri-sesi"),
     ("normal", "helpdesk", "/admin/pendaftaran"),
     ("normal", "helpdesk", "/dashboard"),
+    ("normal", "akun-siap", "/dashboard"),  # the end of the first sign-in: "Akun Anda siap" on top
     ("demo", "anonim", "/login"),  # the demo banner on an ordinary page
     ("demo", "anonim", "/bantuan/"),
 ]
@@ -336,6 +338,12 @@ def normal_server(database: Path) -> Server:
     client = app.test_client()
     assert login(client, NIP, PASSWORD).location == "/login/otp"
     server.keep("kode-otp", client)
+    client = app.test_client()
+    _employee(nip="199108082016011011", nik="3273014808910011", nama="Pegawai akun-siap",
+              email="199108082016011011@example.go.id")
+    first_login(client, "199108082016011011", "3273014808910011")
+    assert client.post("/mfa/kode-pemulihan/selesai").location == "/dashboard"
+    server.keep("akun-siap", client)  # each visit with this cookie is the first one after the recovery codes
     return server.start()
 
 

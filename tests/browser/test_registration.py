@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from tests import mailserver
 from tests.browser.test_journey import (
-    change_default_password,
     fill_enrollment,
     fill_login,
+    fill_new_password,
     finish_enrollment,
     submit,
     submit_and_redirect,
@@ -108,14 +108,14 @@ def test_registration_with_code_and_activation_link(page, live_server, smtp, jav
 
 
 def complete_first_login(page, smtp, java_script_enabled: bool):
-    """NIK, the code from the mailbox on record, new password, MFA enrollment (secret
-    from the open-in-app link), sign out."""
+    """NIK, the code from the mailbox on record with the new password, MFA enrollment
+    (secret from the open-in-app link), sign out."""
     page.goto("/login")
     fill_login(page, NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
     page.locator("#code").fill(mailserver.code_in(smtp.inbox.wait_for_subject(RECORD_EMAIL, "masuk pertama kali")))
-    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-    change_default_password(page, java_script_enabled)
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
     to_enrollment_key(page)
     uri = page.locator("#open-in-app").get_attribute("href")
     to_enrollment_code(page)

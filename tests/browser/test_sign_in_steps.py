@@ -3,12 +3,20 @@ JavaScript on and off: Back, refresh and Batal on every step, the code fields, t
 left, and errors to the GOV.UK Design System standard."""
 
 import re
+from urllib.parse import urlparse
 
 import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journey import check_password_toggle, fill_login, submit, submit_and_redirect, url_is
+from tests.browser.test_journey import (
+    check_password_toggle,
+    fill_login,
+    fill_new_password,
+    submit,
+    submit_and_redirect,
+    url_is,
+)
 from tests.helpers import NIK, NIP, PASSWORD, last_code
 
 HEADINGS = {
@@ -18,7 +26,6 @@ HEADINGS = {
     "/mfa/setup/akun": "Tambahkan akun ke aplikasi",
     "/mfa/setup/kode": "Masukkan kode dari aplikasi",
     "/mfa/kode-pemulihan": "Kode pemulihan",
-    "/mfa/siap": "Akun Anda siap",
     "/dashboard": "Selamat datang, Budi Santoso",
 }
 
@@ -30,7 +37,6 @@ TITLES = {
     "/mfa/setup/akun": "Tambahkan akun ke aplikasi",
     "/mfa/setup/kode": "Masukkan kode dari aplikasi",
     "/mfa/kode-pemulihan": "Kode pemulihan",
-    "/mfa/siap": "Akun Anda siap",
     "/dashboard": "Profil",
 }
 
@@ -71,15 +77,11 @@ def test_back_refresh_and_second_tab_on_every_step(page, live_server, java_scrip
     at_step(page, "/login/kode")
 
     page.locator("#code").fill(last_code())
-    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-    back_then_forward_again(page, "/password/new")
-    page.goto("/login/kode")  # a stale tab: the sign-in is further on
-    at_step(page, "/password/new")
-
-    page.locator("#new_password").fill(PASSWORD)
-    page.locator("#confirm_password").fill(PASSWORD)
-    submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
     back_then_forward_again(page, "/mfa/setup")
+    page.goto("/login/kode")  # a stale tab: the sign-in is further on
+    at_step(page, "/mfa/setup")
     page.goto("/password/new")  # the old step shows the step the sign-in is at, never "waktu habis"
     at_step(page, "/mfa/setup")
 
@@ -106,12 +108,17 @@ def test_back_refresh_and_second_tab_on_every_step(page, live_server, java_scrip
     page.go_back()  # signed in now: the enrollment steps lead to the codes still to be saved
     at_step(page, "/mfa/kode-pemulihan")
     page.get_by_role("button", name="Saya sudah menyimpan kode ini").click()
-    at_step(page, "/mfa/siap")
-    expect(page.locator("main")).to_contain_text("Ponsel 1")
+    at_step(page, "/dashboard")
+    expect(page.locator("#account-ready")).to_contain_text("Ponsel 1")
+    page.reload()
+    at_step(page, "/dashboard")
+    expect(page.locator("#account-ready")).to_have_count(0)  # said once
     page.go_back()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert "habis" not in page.locator("body").inner_text()
     page.goto("/mfa/setup")
+    at_step(page, "/dashboard")
+    page.goto("/mfa/siap")  # the old last page of the first sign-in, bookmarked
     at_step(page, "/dashboard")
 
 
@@ -126,38 +133,109 @@ def test_each_step_is_one_round_trip_and_its_url_a_page_of_its_own(page, live_se
     at_step(page, "/login/kode")
     whole_page(page)
     page.locator("#code").fill(last_code())
-    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-    at_step(page, "/password/new")
-    whole_page(page)
+    fill_new_password(page, PASSWORD, "Lain!Sekali2026")
+    submit(page, "Lanjutkan", "/login/kode", java_script_enabled, status=422)
+    expect(page).to_have_title("Kesalahan: Kode verifikasi masuk pertama · Portal ASN Digital")
+    expect(page.locator("#confirm_password")).to_have_attribute("aria-invalid", "true")
     check_password_toggle(page, "new_password", java_script_enabled)  # app.js took the new content too
-
-    page.reload()
-    at_step(page, "/password/new")
-    page.go_back()  # the code step is done: the step the sign-in is at, whole
-    at_step(page, "/password/new")
-    whole_page(page)
-    page.go_forward()
-    at_step(page, "/password/new")
-    whole_page(page)
-
-    page.locator("#new_password").fill(PASSWORD)
-    page.locator("#confirm_password").fill("Lain!Sekali2026")
-    submit(page, "Simpan kata sandi", "/password/new", java_script_enabled, status=422)
-    expect(page).to_have_title("Kesalahan: Buat kata sandi baru · Portal ASN Digital")
-    page.locator("#new_password").fill(PASSWORD)
-    page.locator("#confirm_password").fill(PASSWORD)
-    submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+    page.goto("/login/kode")  # so that Back, later, goes to this page rather than the refused form's answer
+    page.locator("#code").fill(last_code())  # a password mistake spent none of the code's tries
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
     at_step(page, "/mfa/setup")  # the error's title went with it
     whole_page(page)
     expect(page.locator("#pesan")).to_contain_text("Kata sandi baru tersimpan.")
+
     page.reload()
     at_step(page, "/mfa/setup")
     expect(page.locator("#pesan")).not_to_contain_text("Kata sandi baru tersimpan.")  # said once
+    page.go_back()  # the code step is done: the step the sign-in is at, whole
+    at_step(page, "/mfa/setup")
+    whole_page(page)
+    page.go_forward()
+    at_step(page, "/mfa/setup")
+    whole_page(page)
     page.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
     at_step(page, "/mfa/setup/akun")
+    whole_page(page)
 
 
-@pytest.mark.parametrize("step", ["/login/kode", "/password/new", "/mfa/setup"])
+def test_the_set_up_steps_need_no_round_trip_with_java_script(page, live_server, java_script_enabled):
+    """With JavaScript, steps 1 → 2 → 3 of MFA come from the first step's page: no request,
+    and each step's URL, title and focus as if loaded; Back, Forward and refresh work on
+    each, and the code form still posts with htmx. Without JavaScript each step is a page
+    of its own that its link loads."""
+    from tests.browser.test_journey import wrong_code
+
+    live_server.employee()
+    page.goto("/login")
+    fill_login(page, NIP, NIK)
+    submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
+    page.locator("#code").fill(last_code())
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
+    requested = []
+    page.on("request", lambda request: requested.append(request))
+
+    def loaded() -> list[str]:
+        """The pages asked for since the last call (every request, with JavaScript)."""
+        asked = [urlparse(r.url).path for r in requested if java_script_enabled or r.resource_type == "document"]
+        requested.clear()
+        return asked
+
+    def follow(link, path):
+        loaded()
+        page.get_by_role("link", name=link, exact=True).click()
+        at_step(page, path)
+        if java_script_enabled:
+            expect(page.get_by_role("heading", level=1)).to_be_focused()
+        assert loaded() == ([] if java_script_enabled else [path])
+
+    follow("Sudah terpasang, lanjutkan", "/mfa/setup/akun")
+    secret = pyotp.parse_uri(page.locator("#open-in-app").get_attribute("href")).secret
+    follow("Akun sudah ada di aplikasi, lanjutkan", "/mfa/setup/kode")
+    expect(page.locator("#step-count")).to_have_text(re.compile("langkah 3 dari 3"))
+    expect(page.locator("#step-count")).to_have_count(1)
+    page.go_back()
+    at_step(page, "/mfa/setup/akun")
+    assert pyotp.parse_uri(page.locator("#open-in-app").get_attribute("href")).secret == secret
+    page.go_back()
+    at_step(page, "/mfa/setup")
+    page.go_forward()
+    at_step(page, "/mfa/setup/akun")
+    if java_script_enabled:
+        assert loaded() == [], "Back and Forward between the steps asked the server"
+    follow("Kembali: pasang aplikasi", "/mfa/setup")
+    follow("Sudah terpasang, lanjutkan", "/mfa/setup/akun")
+
+    page.reload()  # the step's own page, from the server
+    at_step(page, "/mfa/setup/akun")
+    assert pyotp.parse_uri(page.locator("#open-in-app").get_attribute("href")).secret == secret
+    follow("Akun sudah ada di aplikasi, lanjutkan", "/mfa/setup/kode")
+    page.reload()
+    at_step(page, "/mfa/setup/kode")
+    for path in ("/mfa/setup/akun", "/mfa/setup", "/mfa/setup/akun", "/mfa/setup"):  # the "Kembali" link's step 1 too
+        page.go_back()
+        at_step(page, path)
+        whole_page(page)
+    follow("Sudah terpasang, lanjutkan", "/mfa/setup/akun")
+    follow("Akun sudah ada di aplikasi, lanjutkan", "/mfa/setup/kode")
+
+    if java_script_enabled:  # the step's form, shown from a template, posts with htmx as on its own page
+        page.locator("#otp").fill(wrong_code(secret))
+        submit(page, "Aktifkan", "/mfa/setup", True, status=422)
+        expect(page.locator("#otp-error")).to_contain_text("Kode tidak cocok")
+        expect(page).to_have_title("Kesalahan: Masukkan kode dari aplikasi · Portal ASN Digital")
+        assert loaded() == ["/mfa/setup"]
+    page.locator("#otp").fill(pyotp.TOTP(secret).now())
+    submit_and_redirect(page, "Aktifkan", "/mfa/setup", java_script_enabled, "/mfa/kode-pemulihan")
+    at_step(page, "/mfa/kode-pemulihan")
+    page.go_back()  # signed in now: the set-up steps lead to the codes still to be saved
+    at_step(page, "/mfa/kode-pemulihan")
+    whole_page(page)
+
+
+@pytest.mark.parametrize("step", ["/login/kode", "/mfa/setup", "/mfa/setup/akun", "/mfa/setup/kode"])
 def test_cancel_ends_the_pending_sign_in(page, live_server, java_script_enabled, step):
     live_server.employee()
     page.goto("/login")
@@ -165,15 +243,17 @@ def test_cancel_ends_the_pending_sign_in(page, live_server, java_script_enabled,
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
     if step != "/login/kode":
         page.locator("#code").fill(last_code())
-        submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-    if step == "/mfa/setup":
-        page.locator("#new_password").fill(PASSWORD)
-        page.locator("#confirm_password").fill(PASSWORD)
-        submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+        fill_new_password(page)
+        submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
+    if step in ("/mfa/setup/akun", "/mfa/setup/kode"):  # shown from the page's templates with JavaScript
+        page.get_by_role("link", name="Sudah terpasang, lanjutkan").click()
+    if step == "/mfa/setup/kode":
+        page.get_by_role("link", name="Akun sudah ada di aplikasi, lanjutkan").click()
     at_step(page, step)
     submit_and_redirect(page, "Batal", "/login/batal", False, "/login")
     # What happens next, with the password to use now.
-    expected = "kata sandi yang baru Anda buat" if step == "/mfa/setup" else "NIK (16 digit) sebagai kata sandi awal"
+    expected = ("kata sandi yang baru Anda buat" if step.startswith("/mfa/")
+                else "NIK (16 digit) sebagai kata sandi awal")
     expect(page.locator("#pesan")).to_contain_text("Proses masuk dibatalkan")
     expect(page.locator("#pesan")).to_contain_text(expected)
     page.goto(step)
@@ -193,10 +273,8 @@ def test_otp_field_opens_a_numeric_keyboard_and_takes_spaces(page, live_server, 
     expect(code).to_have_attribute("pattern", "[0-9 ]*")
     right = last_code()
     code.fill(f"{right[:3]} {right[3:]}")  # as a message shows it
-    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/password/new")
-    page.locator("#new_password").fill(PASSWORD)
-    page.locator("#confirm_password").fill(PASSWORD)
-    submit_and_redirect(page, "Simpan kata sandi", "/password/new", java_script_enabled, "/mfa/setup")
+    fill_new_password(page)
+    submit_and_redirect(page, "Lanjutkan", "/login/kode", java_script_enabled, "/mfa/setup")
     page.goto("/mfa/setup/akun")
     secret = pyotp.parse_uri(page.locator("#open-in-app").get_attribute("href")).secret
     page.goto("/mfa/setup/kode")

@@ -15,7 +15,6 @@ import models
 from tests.browser.relying_party import RelyingParty
 from tests.browser.test_journey import (
     NAME,
-    change_default_password,
     code_at_server_time,
     enrollment_secret,
     fill_enrollment,
@@ -83,7 +82,6 @@ def test_first_sign_in_from_an_app_then_single_sign_on_and_sign_out_everywhere(
     fill_login(page, NIP, NIK)
     submit_and_redirect(page, "Masuk", "/login", java_script_enabled, "/login/kode")
     prove_with_code(page, java_script_enabled)
-    change_default_password(page, java_script_enabled)
     to_enrollment_key(page)
     secret = enrollment_secret(page, tmp_path / "qr.png")
     to_enrollment_code(page)
