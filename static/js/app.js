@@ -72,7 +72,9 @@ document.addEventListener("htmx:load", function (event) { enhance(event.target);
 // The MFA set-up steps 1 → 2 → 3 without a round trip: a step's page carries the next
 // steps in <template data-step="URL">; their links show them and push their URLs. Each
 // step keeps its content while another is shown, so Back and Forward need no request.
-// htmx's own history entries (state.htmx) are left to htmx.
+// htmx's own history entries (state.htmx) are left to htmx; the entry of the page the
+// first link is clicked on becomes one of ours, since htmx (history cache off) would
+// reload it from the server on Back.
 var setupSteps = null;
 
 function setupStepsOf(main) {
