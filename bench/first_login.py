@@ -127,7 +127,7 @@ def sign_in_first_time(page, url, nip, nik, newest_code, arrived=lambda path: No
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--source", default=str(ROOT), help="checkout of the portal to measure")
-    parser.add_argument("--screenshots", help="folder for a 360 px screenshot of each MFA page")
+    parser.add_argument("--screenshots", help="folder for a 360 px screenshot of each MFA page and the dashboard")
     args = parser.parse_args()
     sys.path.insert(0, args.source)
 
@@ -199,7 +199,7 @@ def main():
             context, page = new_phone()
 
             def screenshot(path):
-                if path.startswith("/mfa/"):
+                if path.startswith("/mfa/") or path == "/dashboard":  # the dashboard: "Akun Anda siap"
                     shot = Path(args.screenshots) / (path.strip("/").replace("/", "-") + ".png")
                     page.screenshot(path=str(shot), full_page=True)
                     Image.open(shot).convert("RGB").quantize(32).save(shot, optimize=True)  # small files
