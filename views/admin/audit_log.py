@@ -70,9 +70,21 @@ def audit_log():
         shown = pager(lambda cap: models.AuditEvent.listing_count(cap, **filters), EVENTS_PER_PAGE)
         events = models.AuditEvent.listing(EVENTS_PER_PAGE, shown.offset, **filters)
     return respond("admin/audit.html", "console", 422 if errors else 200, form=form, errors=errors,
-                   events=events, pager=shown, labels=models.EVENT_LABELS,
+                   rows=_rows(events), pager=shown,
                    event_options=_event_options(form["event"] if form["event"] in models.EVENT_LABELS else ""),
                    query_args={k: v for k, v in form.items() if v})
+
+
+def _rows(events) -> list[tuple]:
+    """(time as shown, label, event) for each event of the page. Sign-ins write several
+    events within seconds, so the log comes in bursts: each minute shown is formatted once."""
+    times, rows = {}, []
+    for event in events:
+        minute = event.created_at.replace(second=0, microsecond=0)  # the page shows minutes
+        if minute not in times:
+            times[minute] = localtime(minute)
+        rows.append((times[minute], models.EVENT_LABELS.get(event.event, event.event), event))
+    return rows
 
 
 @bp.get("/audit.csv")
