@@ -4,6 +4,7 @@ log, and the create-admin command."""
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from urllib.parse import quote
 
@@ -513,3 +514,17 @@ def test_junk_in_console_forms_never_breaks_them(as_role, target, a, b, c, d):
         assert response.status_code < 500
         if response.mimetype == "text/html":  # the CSV download is data, never rendered as a page
             assert "<script>alert(1)" not in response.get_data(as_text=True)
+
+
+def test_console_menu_by_role(as_role, monkeypatch):
+    def menu(client):
+        page = client.get("/admin/pegawai").get_data(as_text=True)
+        return re.findall(r">([^<]+)</a>", page.split('class="console-nav"')[1].split("</nav>")[0])
+
+    everyone = ["Pegawai", "Verifikasi pendaftaran"]
+    assert menu(as_role("admin")) == [*everyone, "Layanan", "Unggah", "Surat aktivasi", "Riwayat", "Cuti",
+                                      "Log audit", "Pesan", "Aplikasi", "Beranda"]
+    helpdesk = as_role("helpdesk", nip="199202022020011002", nik="3273010101900002")
+    assert menu(helpdesk) == [*everyone, "Beranda"]
+    monkeypatch.setitem(models.KINDS, "mutasi", replace(models.KINDS["mutasi"], reviewers=("helpdesk", "admin")))
+    assert menu(helpdesk) == [*everyone, "Layanan", "Beranda"]
