@@ -54,7 +54,7 @@ def _audit_filters():
 @functools.cache
 def _event_options(selected: str) -> Markup:
     """The filter's <option>s are the same on every view but for the one selected: each
-    set is rendered once (escaping 88 labels cost more than the page's rows)."""
+    set is rendered once (escaping every label cost more than the page's rows)."""
     template = current_app.jinja_env.get_template("admin/_event_options.html")
     options = template.render(event_names=EVENT_NAMES, labels=models.EVENT_LABELS, selected=selected)
     return Markup(options)  # noqa: S704 - the template escaped every value
