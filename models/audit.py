@@ -1,5 +1,8 @@
 """The audit trail: every authentication decision, never a password, code or secret."""
 
+from collections import namedtuple
+from datetime import datetime
+
 from peewee import (
     CharField,
     DateTimeField,
@@ -9,7 +12,9 @@ from peewee import (
 from security import now
 
 from .account import Account
-from .base import BaseModel
+from .base import BaseModel, count_prebuilt, run_prebuilt
+
+Listed = namedtuple("Listed", "created_at event nip actor_nip ip detail")  # an event on the console's audit page
 
 
 class AuditEvent(BaseModel):
@@ -62,6 +67,41 @@ class AuditEvent(BaseModel):
         if end:
             query = query.where(cls.created_at < end)
         return query
+
+    @classmethod
+    def listing(cls, limit: int, offset: int, **filters) -> list[Listed]:
+        """`search` for the console's audit page: `limit` events from `offset`, with only
+        what the page shows. Its SQL is built once for each set of filters."""
+        given, params = cls._filter_values(filters)
+        columns = [getattr(cls, name) for name in Listed._fields]
+        rows = run_prebuilt(f"audit events by {given}", lambda: cls._stand_in(given).select(*columns)
+                            .limit(1).offset(0), [*params, limit, offset])
+        to_time = cls.created_at.python_value
+        return [Listed(to_time(created_at), *rest) for created_at, *rest in rows]
+
+    @classmethod
+    def listing_count(cls, cap: int, **filters) -> int:
+        """How many events `search` finds, counting at most `cap`."""
+        given, params = cls._filter_values(filters)
+        return count_prebuilt(f"audit events by {given}", lambda: cls._stand_in(given).select(cls.id), params, cap)
+
+    _STAND_INS = {"nip": "0", "event": "-", "start": datetime(2000, 1, 1), "end": datetime(2000, 1, 2)}
+
+    @classmethod
+    def _filter_values(cls, filters: dict) -> tuple[tuple, list]:
+        """The filters of `search` that are set, and their values in the order its query takes them."""
+        given = tuple(name for name in cls._STAND_INS if filters.get(name))
+        params = []
+        for name in given:
+            value = filters[name]
+            params += ([value, value] if name == "nip" else [value] if name == "event"
+                       else [cls.created_at.db_value(value)])
+        return given, params
+
+    @classmethod
+    def _stand_in(cls, given: tuple):
+        """`search` with the filters `given`, each with a stand-in value."""
+        return cls.search(**{name: cls._STAND_INS[name] for name in given})
 
 
 # The words for each audit event, for the console and the employee's own security page.

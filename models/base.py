@@ -4,8 +4,11 @@ that are checked but never read back."""
 from pathlib import Path
 
 from peewee import (
+    SQL,
     DatabaseProxy,
     Model,
+    Select,
+    fn,
 )
 from playhouse.db_url import connect
 
@@ -57,6 +60,16 @@ def run_prebuilt(name: str, build, params: list):
     if key not in _prebuilt_sql:
         _prebuilt_sql[key] = build().sql()[0]
     return db.execute_sql(_prebuilt_sql[key], params)
+
+
+def count_prebuilt(name: str, build, params: list, cap: int) -> int:
+    """How many rows the query `build()` makes (`params` in place of its values), counting
+    at most `cap`: past that, counting would be a pass over every match. Built once, like
+    run_prebuilt."""
+    def counting():
+        matches = build().order_by().limit(cap).alias("_wrapped")
+        return Select([matches], [fn.COUNT(SQL("1"))]).bind(db)
+    return run_prebuilt(name + ", counted", counting, [*params, cap]).fetchone()[0]
 
 
 class BaseModel(Model):

@@ -1,6 +1,7 @@
 """Employees' master data from the instansi, their career history and their documents."""
 
 import re
+from collections import namedtuple
 from datetime import date, timedelta
 
 from peewee import (
@@ -16,7 +17,7 @@ from peewee import (
 import security
 from security import now
 
-from .base import BaseModel, keyed_hash
+from .base import BaseModel, count_prebuilt, keyed_hash, run_prebuilt
 
 JENIS_ASN = ("PNS", "PPPK")
 STATUSES = ("aktif", "nonaktif", "cltn", "pensiun", "berhenti", "meninggal")
@@ -27,6 +28,9 @@ STATUSES = ("aktif", "nonaktif", "cltn", "pensiun", "berhenti", "meninggal")
 # to compare with a KTP, useless to a copy of the database.
 def nik_hash(nik: str) -> str:
     return keyed_hash("nik:" + nik)
+
+
+Listed = namedtuple("Listed", "nip nama unit_kerja status")  # an employee in the console's list
 
 
 class Employee(BaseModel):
@@ -112,25 +116,58 @@ class Employee(BaseModel):
             months -= 1
         return divmod(months, 12)
 
+
     @classmethod
-    def search(cls, text: str):
+    def search(cls, text: str, limit: int, offset: int) -> list[Listed]:
         """By NIP (digits, typed with or without separators: a prefix is enough), in NIP
         order; by the start of the name (case, accents and punctuation ignored), in name
         order; everyone, in name order, when `text` is empty. Each is a range on an index,
-        so it takes as long with a million employees as with a thousand."""
+        so it takes as long with a million employees as with a thousand. `limit` matches
+        from `offset`, with only what the console's list shows."""
+        kind, params = cls._search_terms(text)
+        if kind == "none":
+            return []
+        columns = [getattr(cls, name) for name in Listed._fields]
+        rows = run_prebuilt(f"employee search by {kind}",
+                            lambda: cls._search_query(kind, columns).limit(1).offset(0), [*params, limit, offset])
+        return [Listed._make(row) for row in rows]
+
+    @classmethod
+    def search_count(cls, text: str, cap: int) -> int:
+        """How many employees `search` finds, counting at most `cap`."""
+        kind, params = cls._search_terms(text)
+        if kind == "none":
+            return 0
+        return count_prebuilt(f"employee search by {kind}", lambda: cls._search_query(kind, [cls.id]), params, cap)
+
+    @classmethod
+    def _search_terms(cls, text: str) -> tuple[str, list]:
+        """Which kind of search `text` asks for, and its values in the order the query takes them."""
         text = " ".join((text or "").split())
         digits = security.normalize_nip(text)
         if digits.isdigit():
-            return cls.select().where(cls.nip.between(digits.ljust(18, "0"), digits.ljust(18, "9"))).order_by(cls.nip)
-        query = cls.select().order_by(cls.nama_cari, cls.nip)
+            return "nip", [digits.ljust(18, "0"), digits.ljust(18, "9")]
         if not text:
-            return query
+            return "everyone", []
         prefix = security.normalize_name(text)
         if not prefix:
-            return query.where(False)
-        query = query.where((cls.nama_cari >= prefix) & cls.nama_cari.startswith(prefix))
+            return "none", []
+        # A normalised name holds only a-z, 0-9 and single spaces: no LIKE wildcard to escape.
         upper = security.after_prefix(prefix)
-        return query.where(cls.nama_cari < upper) if upper else query
+        return ("name prefix", [prefix, prefix + "%", upper]) if upper else ("name prefix to the end",
+                                                                           [prefix, prefix + "%"])
+
+    @classmethod
+    def _search_query(cls, kind: str, columns: list):
+        """The query of one kind of search, with stand-in values where _search_terms gives the real ones."""
+        query = cls.select(*columns)
+        if kind == "nip":
+            return query.where(cls.nip.between("0", "9")).order_by(cls.nip)
+        query = query.order_by(cls.nama_cari, cls.nip)
+        if kind == "everyone":
+            return query
+        query = query.where((cls.nama_cari >= "a") & cls.nama_cari.startswith("a"))
+        return query.where(cls.nama_cari < "b") if kind == "name prefix" else query
 
     def update_data(self, values: dict) -> None:
         """Only the given fields are written: an import running at the same time keeps

@@ -166,3 +166,32 @@ def test_the_request_queue_walks_its_index_oldest_first(as_role, requests_crowd,
     statements = statements_of(client, monkeypatch, "get", path)
     assert any("servicerequest" in sql for sql, _ in statements)
     assert whole_table_reads(statements, allow_sort="status=" not in path) == []
+
+
+@pytest.mark.parametrize("path", ["/admin/pegawai", "/admin/pegawai?q=pegawai", "/admin/pegawai?q=1980 0101",
+                                  "/admin/pegawai?page=2", "/admin/audit", "/admin/audit?event=login.failed",
+                                  f"/admin/audit?nip={NIP}&dari=2026-11-01&sampai=2026-11-30&page=2"])
+def test_console_lists_run_the_same_statements_for_one_row_or_a_page_full(as_role, clock, monkeypatch, path):
+    """One count and one page of rows, whatever the number of rows: nothing per row."""
+    client = as_role("admin")
+    with models.db.connection_context():
+        make_employee(nama="Pegawai Pertama")
+        models.AuditEvent.record("login.failed", nip=NIP)
+    few = statements_of(client, monkeypatch, "get", path)
+    with models.db.connection_context():
+        for i in range(1, 120):
+            make_employee(nip=f"19800101200501{1 + i % 2}{i:03d}", nik=f"32730101018{i:05d}", nama=f"Pegawai {i:03d}")
+            models.AuditEvent.record("login.failed", nip=NIP)
+    many = statements_of(client, monkeypatch, "get", path)
+    assert [sql for sql, _ in many] == [sql for sql, _ in few]
+    assert sum('AS "_wrapped"' in sql for sql, _ in many) == 1  # the count, capped
+    assert sum(sql.endswith("LIMIT ? OFFSET ?") for sql, _ in many) == 1  # the page of rows
+
+
+def test_audit_filter_shows_the_chosen_event(as_role, crowd):
+    client = as_role("admin")
+    page = client.get("/admin/audit?event=login.failed").get_data(as_text=True)
+    assert re.findall(r'<option value="([a-z_.]*)" selected>', page) == ["login.failed"]
+    for shown in ("", "no.such.event"):
+        page = client.get("/admin/audit", query_string={"event": shown}).get_data(as_text=True)
+        assert " selected>" not in page.split('id="event"')[1].split("</select>")[0]

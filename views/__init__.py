@@ -188,17 +188,29 @@ class Pager:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
+    @property
+    def offset(self) -> int:
+        """How many rows come before this page."""
+        return (self.page - 1) * self.per_page
 
-def paginate(query, per_page: int):
-    """One page of `query` (the `page` query argument, clamped) and its Pager."""
+
+def pager(count, per_page: int) -> Pager:
+    """The page the `page` query argument asks for, clamped to the rows there are;
+    `count(cap)` counts the matching rows, at most `cap`."""
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    counted = query.select(query.model.id).order_by().limit(COUNT_CAP + 1).count()
-    pager = Pager(page, per_page, min(counted, COUNT_CAP), counted > COUNT_CAP)
-    pager.page = min(page, pager.pages)
-    return query.paginate(pager.page, per_page), pager
+    counted = count(COUNT_CAP + 1)
+    shown = Pager(page, per_page, min(counted, COUNT_CAP), counted > COUNT_CAP)
+    shown.page = min(page, shown.pages)
+    return shown
+
+
+def paginate(query, per_page: int):
+    """One page of `query` and its Pager."""
+    shown = pager(lambda cap: query.select(query.model.id).order_by().limit(cap).count(), per_page)
+    return query.paginate(shown.page, per_page), shown
 
 
 def pdf_download(document):

@@ -1,6 +1,7 @@
 """The audit log: filters, pages and the CSV export."""
 
 import csv
+import functools
 import io
 from datetime import date, datetime, time, timedelta
 
@@ -10,17 +11,18 @@ from flask import (
     request,
 )
 from flask_login import current_user
+from markupsafe import Markup
 
 import models
 import security
 from security import now
-from views import audit, localtime, paginate, respond
+from views import audit, localtime, pager, respond
 from views.admin import (
     admin_only,
     bp,
 )
 
-EVENTS_PER_PAGE = 50
+EVENTS_PER_PAGE = 25  # a screenful; the filters and the CSV export are for more
 
 # The filter's choices: every event the portal records has a label. Not read from the
 # table, which would mean a pass over every event at each view.
@@ -49,16 +51,40 @@ def _audit_filters():
     return form, filters, errors
 
 
+@functools.cache
+def _event_options(selected: str) -> Markup:
+    """The filter's <option>s are the same on every view but for the one selected: each
+    set is rendered once (escaping every label cost more than the page's rows)."""
+    template = current_app.jinja_env.get_template("admin/_event_options.html")
+    options = template.render(event_names=EVENT_NAMES, labels=models.EVENT_LABELS, selected=selected)
+    return Markup(options)  # noqa: S704 - the template escaped every value
+
+
 @bp.get("/audit")
 @admin_only
 def audit_log():
     form, filters, errors = _audit_filters()
-    query = models.AuditEvent.search(**filters) if not errors else models.AuditEvent.select().where(False)
-    events, pager = paginate(query, EVENTS_PER_PAGE)
+    if errors:
+        shown, events = pager(lambda cap: 0, EVENTS_PER_PAGE), []
+    else:
+        shown = pager(lambda cap: models.AuditEvent.listing_count(cap, **filters), EVENTS_PER_PAGE)
+        events = models.AuditEvent.listing(EVENTS_PER_PAGE, shown.offset, **filters)
     return respond("admin/audit.html", "console", 422 if errors else 200, form=form, errors=errors,
-                   events=list(events.dicts()), pager=pager, labels=models.EVENT_LABELS,
-                   event_names=EVENT_NAMES,
+                   rows=_rows(events), pager=shown,
+                   event_options=_event_options(form["event"] if form["event"] in models.EVENT_LABELS else ""),
                    query_args={k: v for k, v in form.items() if v})
+
+
+def _rows(events) -> list[tuple]:
+    """(time as shown, label, event) for each event of the page. Sign-ins write several
+    events within seconds, so the log comes in bursts: each minute shown is formatted once."""
+    times, rows = {}, []
+    for event in events:
+        minute = event.created_at.replace(second=0, microsecond=0)  # the page shows minutes
+        if minute not in times:
+            times[minute] = localtime(minute)
+        rows.append((times[minute], models.EVENT_LABELS.get(event.event, event.event), event))
+    return rows
 
 
 @bp.get("/audit.csv")

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 import fields
 import models
-from views import audit, go, paginate, respond
+from views import audit, go, pager, respond
 from views.admin import _employee_or_404, _may_change, _target, admin_only, bp
 from views.admin.helpdesk import ACTIONS, action_needed
 
@@ -26,8 +26,9 @@ def index():
 @bp.get("/pegawai")
 def employees():
     q = request.args.get("q", "")[:100]
-    page, pager = paginate(models.Employee.search(q), EMPLOYEES_PER_PAGE)
-    return respond("admin/employees.html", "results", q=q, employees=list(page), pager=pager)
+    shown = pager(lambda cap: models.Employee.search_count(q, cap), EMPLOYEES_PER_PAGE)
+    return respond("admin/employees.html", "results", q=q, pager=shown,
+                   employees=models.Employee.search(q, EMPLOYEES_PER_PAGE, shown.offset))
 
 
 def employee_page(employee, status=200, errors=None, form=None, doc_form=None):

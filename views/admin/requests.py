@@ -29,8 +29,8 @@ FOUR_EYES_RULE = "Aturan empat mata: yang memverifikasi tidak boleh menyetujui. 
 DECISIONS = {"verifikasi": "diverifikasi", "perbaikan": "perlu_perbaikan", "setujui": "disetujui", "tolak": "ditolak"}
 
 
-def reviewable_kinds():
-    return [k for k in models.KINDS.values() if k.key != "cuti" and current_user.role in k.reviewers]
+def reviewable_kinds(role: str):
+    return [k for k in models.KINDS.values() if k.key != "cuti" and role in k.reviewers]
 
 
 def _kind_for_reviewer(key: str):
@@ -52,14 +52,9 @@ def _request_for_reviewer(request_id: int):
     return item, kind
 
 
-@bp.context_processor
-def _review_menu():
-    return {"may_review_requests": current_user.is_authenticated and bool(reviewable_kinds())}
-
-
 @bp.get("/layanan")
 def request_queue():
-    kinds = reviewable_kinds()
+    kinds = reviewable_kinds(current_user.role)
     if not kinds:
         abort(403)
     key = request.args.get("jenis", kinds[0].key)
