@@ -57,8 +57,8 @@ class Lockable(BaseModel):
 
     def take_attempt(self, settings) -> bool:
         """Reserve one check; False when locked, or when the checks already under way would
-        use up the remaining tries. The row is read back only then, for the lock's end:
-        a taken check changes nothing else of it."""
+        use up the remaining tries. Only a refusal reads the row back (the answer tells
+        when the lock ends): taking a check changes nothing but the count."""
         cls = type(self)
         taken = run_prebuilt(f"{cls.__name__}.take_attempt", lambda: cls.update(
             failed_count=cls.failed_count + 1).where(
