@@ -148,6 +148,7 @@ class Account(Lockable):
         employee, account = instances_from_row(row, (Employee, cls))
         account = account or cls.for_employee(employee)
         account.employee = employee
+        account._dirty.clear()  # the employee it already had
         return account
 
     # flask-login protocol: the id it stores is the server-side session token.
