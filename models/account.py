@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from peewee import (
+    JOIN,
+    SQL,
     BooleanField,
     CharField,
     DateTimeField,
@@ -20,7 +22,7 @@ import models
 import security
 from security import now
 
-from .base import BaseModel, db, run_prebuilt
+from .base import BaseModel, db, instances_from_row, run_prebuilt
 from .employee import Employee
 
 ROLES = ("pegawai", "helpdesk", "admin")
@@ -55,20 +57,26 @@ class Lockable(BaseModel):
 
     def take_attempt(self, settings) -> bool:
         """Reserve one check; False when locked, or when the checks already under way would
-        use up the remaining tries."""
+        use up the remaining tries. Only a refusal reads the row back (the answer tells
+        when the lock ends): taking a check changes nothing but the count."""
         cls = type(self)
-        taken = cls.update(failed_count=cls.failed_count + 1).where(
-            (cls.id == self.id) & (cls.locked_until.is_null() | (cls.locked_until <= now()))
-            & (cls.failed_count < settings.max_failed_logins)).execute()
-        self._reload_lock()
+        taken = run_prebuilt(f"{cls.__name__}.take_attempt", lambda: cls.update(
+            failed_count=cls.failed_count + 1).where(
+            (cls.id == 0) & (cls.locked_until.is_null() | (cls.locked_until <= now()))
+            & (cls.failed_count < 0)), [1, self.id, now(), settings.max_failed_logins]).rowcount
+        if taken:
+            self.failed_count += 1
+        else:
+            self._reload_lock()
         return bool(taken)
 
     def give_back_attempt(self) -> None:
         """The reserved check passed: it was no failure (nor does it clear earlier ones;
         only a completed sign-in does)."""
         cls = type(self)
-        cls.update(failed_count=cls.failed_count - 1).where((cls.id == self.id) & (cls.failed_count > 0)).execute()
-        self._reload_lock()
+        run_prebuilt(f"{cls.__name__}.give_back_attempt", lambda: cls.update(
+            failed_count=cls.failed_count - 1).where((cls.id == 0) & (cls.failed_count > 0)), [1, self.id, 0])
+        self.failed_count = max(self.failed_count - 1, 0)
 
     def fail_attempt(self, settings) -> bool:
         """The reserved check failed. Returns True when it used up the tries and locked:
@@ -125,6 +133,22 @@ class Account(Lockable):
     @classmethod
     def for_employee(cls, employee: Employee) -> "Account":
         account, _ = cls.get_or_create(employee=employee)
+        return account
+
+    @classmethod
+    def signing_in(cls, nip: str) -> "Account | None":
+        """The account (its employee loaded with it) that a sign-in with `nip` is for, made
+        when the employee has none yet; None for a NIP that is not in the data. One query
+        when the account exists: the password step runs at every sign-in."""
+        row = run_prebuilt("Account.signing_in", lambda: Employee.select(Employee, cls).join(
+            cls, JOIN.LEFT_OUTER, on=(cls.employee == Employee.id)).where(Employee.nip == "").limit(1),
+            [nip, 1]).fetchone()
+        if row is None:
+            return None
+        employee, account = instances_from_row(row, (Employee, cls))
+        account = account or cls.for_employee(employee)
+        account.employee = employee
+        account._dirty.clear()  # the employee it already had
         return account
 
     # flask-login protocol: the id it stores is the server-side session token.
@@ -218,7 +242,10 @@ class Account(Lockable):
 
     @property
     def has_mfa(self) -> bool:
-        return self.confirmed_authenticators().exists()
+        """Asked at every password step: its SQL is built once."""
+        return run_prebuilt("Account.has_mfa", lambda: Authenticator.select(SQL("1")).where(
+            (Authenticator.account == 0) & Authenticator.confirmed_at.is_null(False)).limit(1),
+            [self.id, 1]).fetchone() is not None
 
     @property
     def is_registered(self) -> bool:

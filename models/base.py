@@ -72,6 +72,23 @@ def count_prebuilt(name: str, build, params: list, cap: int) -> int:
     return run_prebuilt(name + ", counted", counting, [*params, cap]).fetchone()[0]
 
 
+def instances_from_row(row, models_selected) -> list:
+    """One instance of each model from a row of a prebuilt query that selected their
+    columns in this order (what `select(A, B, ...)` lists); None for a model whose
+    columns are all NULL (an outer join that found nothing)."""
+    values, loaded = iter(row), []
+    for model in models_selected:
+        fields = model._meta.sorted_fields
+        raw = [next(values) for _ in fields]
+        if all(value is None for value in raw):
+            loaded.append(None)
+            continue
+        instance = model(__no_default__=1, **{f.name: f.python_value(v) for f, v in zip(fields, raw, strict=True)})
+        instance._dirty.clear()
+        loaded.append(instance)
+    return loaded
+
+
 class BaseModel(Model):
     class Meta:
         database = db

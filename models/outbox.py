@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 from peewee import (
+    SQL,
     CharField,
     DateTimeField,
     ForeignKeyField,
@@ -89,7 +90,10 @@ class Message(BaseModel):
 
     @classmethod
     def has_due_logouts(cls) -> bool:
-        return cls.select().where(cls._is_due() & (cls.channel == "backchannel")).exists()
+        """Asked after every POST: its SQL is built once."""
+        return run_prebuilt("Message.has_due_logouts", lambda: cls.select(SQL("1")).where(
+            cls._is_due() & (cls.channel == "")).limit(1),
+            ["pending", "sending", now(), "backchannel", 1]).fetchone() is not None
 
     def claim(self) -> bool:
         """Only one process or thread sends a given message."""

@@ -19,7 +19,7 @@ import security
 from security import now
 
 from .account import Account, Lockable
-from .base import BaseModel, db, run_prebuilt
+from .base import BaseModel, db, instances_from_row, run_prebuilt
 from .employee import Employee
 
 
@@ -231,7 +231,11 @@ class TrustedDevice(Lockable):
     def find(cls, account: Account, token: str | None):
         if not token:
             return None
-        device = cls.get_or_none((cls.token_hash == security.hash_token(token)) & (cls.account == account.id))
+        # Asked at every sign-in step of a known browser: its SQL is built once.
+        row = run_prebuilt("TrustedDevice.find", lambda: cls.select().where(
+            (cls.token_hash == "") & (cls.account == 0)).limit(1),
+            [security.hash_token(token), account.id, 1]).fetchone()
+        device = instances_from_row(row, (cls,))[0] if row else None
         if device and device.created_at < now() - timedelta(days=cls.DAYS):
             return None
         return device

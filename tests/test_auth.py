@@ -547,3 +547,41 @@ def test_a_code_posted_without_the_password_fields_goes_on_to_the_password_page(
     assert prove_first_login(client).location == "/password/new"
     assert audit_events() == ["login.password_ok", "first_login.verified"]
     assert change_password(client).location == "/mfa/setup"
+
+
+def run_statements(monkeypatch) -> list:
+    """Records every SQL statement the database is given from now on, BEGIN and COMMIT
+    of explicit transactions included."""
+    statements = []
+    database = models.db.obj
+
+    def recording(name, sql=None):
+        real = getattr(database, name)
+
+        def record(*args, **kwargs):
+            statements.append(sql or args[0])
+            return real(*args, **kwargs)
+        monkeypatch.setattr(database, name, record)
+
+    recording("execute_sql")
+    recording("begin", "BEGIN")
+    recording("commit", "COMMIT")
+    return statements
+
+
+@pytest.mark.parametrize("known_browser", [False, True])
+def test_password_step_reads_the_account_once_and_writes_three_single_statements(app, client, enrolled,
+                                                                                 monkeypatch, known_browser):
+    """The step every sign-in takes: one query for the account and its employee; then
+    three writes, each its own short transaction (autocommit), none holding the write
+    lock while Python runs: the check reserved (before the hash), given back, and the
+    decision in the audit trail."""
+    browser = client if known_browser else app.test_client()
+    statements = run_statements(monkeypatch)
+    assert login(browser, NIP, PASSWORD).location == "/login/otp"
+    reads = [s for s in statements if s.startswith("SELECT")]
+    writes = [s.split('"')[0] + s.split('"')[1] for s in statements if not s.startswith("SELECT")]
+    counter = "trusteddevice" if known_browser else "account"
+    assert writes == [f"UPDATE {counter}", f"UPDATE {counter}", "INSERT INTO auditevent"]
+    assert sum('FROM "account"' in s or 'FROM "employee"' in s for s in reads) == 1
+    assert sum('FROM "trusteddevice"' in s for s in reads) == known_browser

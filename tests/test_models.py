@@ -242,3 +242,15 @@ def test_second_factor_outcomes(db, clock):
     assert account.check_second_factor(codes[0], KEY) == models.SecondFactor("recovery_code", "ok")
     assert account.check_second_factor(codes[0], KEY).result == "wrong"  # once only
     assert account.check_second_factor("12", KEY).kind == "malformed"
+
+
+def test_account_signing_in_loads_the_employee_and_makes_a_missing_account(db):
+    assert models.Account.signing_in("199202022020011002") is None  # not in the data
+    employee = make_employee()
+    first = models.Account.signing_in(NIP)  # the employee had no account yet
+    assert first.employee.nama == employee.nama and first.employee.tanggal_lahir == employee.tanggal_lahir
+    assert models.Account.select().count() == 1
+    again = models.Account.signing_in(NIP)
+    assert again.id == first.id and again.employee.id == employee.id
+    assert again.password_hash is None and again.must_change_password and again.created_at == first.created_at
+    assert not again.is_dirty() and not again.employee.is_dirty()

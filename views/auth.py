@@ -125,8 +125,8 @@ def login_post():
     if not password:
         return _login_page(422, errors={"password": "Kata sandi wajib diisi."}, nip=nip.value)
 
-    employee = models.Employee.by_nip(nip.value)
-    account = models.Account.for_employee(employee) if employee else None
+    account = models.Account.signing_in(nip.value)
+    employee = account.employee if account else None
     # An unknown NIP has a counter of its own and gets the very same answers, so that
     # nothing here tells which NIPs exist.
     counter = failure_counter(account) if account else models.UnknownNip.for_nip(nip.value)
