@@ -100,7 +100,18 @@ login_manager = LoginManager()
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Marks the cookie Secure whenever the request itself came over HTTPS."""
+    """Marks the cookie Secure whenever the request itself came over HTTPS, and builds
+    the signing serializer once per set of keys instead of twice per request."""
+
+    _serializer = (None, None)  # (the keys, the serializer built for them)
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        built_for, serializer = self._serializer
+        if built_for != keys:
+            serializer = super().get_signing_serializer(app)
+            self._serializer = (keys, serializer)
+        return serializer
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
