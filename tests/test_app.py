@@ -89,6 +89,42 @@ def test_signed_in_page_loads_session_account_and_employee_in_one_query(client, 
     assert len(loading) == 1 and "JOIN" in loading[0]
 
 
+def test_dashboard_runs_three_queries(client, employee, clock, monkeypatch):
+    """The session with its account and employee, the unread notifications, the recovery
+    codes left: nothing else is read for the page everyone opens after signing in."""
+    first_login(client)
+    client.get("/dashboard")
+    statements = []
+    real = models.db.obj.execute_sql
+
+    def counted(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return real(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(models.db.obj, "execute_sql", counted)
+    assert client.get("/dashboard").status_code == 200
+    assert len(statements) <= 3, statements
+
+
+def test_session_cookies_use_one_signing_serializer(client, employee, clock, monkeypatch):
+    import flask.sessions
+
+    built = []
+    real = flask.sessions.URLSafeTimedSerializer
+    monkeypatch.setattr(flask.sessions, "URLSafeTimedSerializer",
+                        lambda *args, **kwargs: built.append(1) or real(*args, **kwargs))
+    first_login(client)  # a dozen requests reading and writing the session
+    assert client.get("/dashboard").status_code == 200
+    assert len(built) == 1
+
+
+def test_a_new_secret_key_signs_new_cookies(app, client, employee, clock):
+    first_login(client)
+    assert client.get("/dashboard").status_code == 200
+    app.secret_key = app.config["SECRET_KEY"] = "another-secret-key"
+    assert client.get("/dashboard").status_code == 302  # the old cookie no longer verifies
+
+
 def test_vendored_htmx_is_pinned_with_licence(app):
     from pathlib import Path
 

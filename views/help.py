@@ -5,7 +5,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, has_request_context, render_template, request, url_for
 
 from views import app_settings, respond
 
@@ -21,7 +21,16 @@ class Topic:
 
     @property
     def url(self) -> str:
-        return url_for("help.topic", slug=self.slug)
+        # The help centre lists every topic: each URL is built once, not on every view.
+        if not has_request_context():
+            return url_for("help.topic", slug=self.slug)
+        key = (request.script_root, self.slug)
+        if key not in _topic_urls:
+            _topic_urls[key] = url_for("help.topic", slug=self.slug)
+        return _topic_urls[key]
+
+
+_topic_urls = {}  # (script root, slug) -> URL: the topics are a fixed list
 
 
 SECTIONS = {
@@ -77,6 +86,7 @@ TOPICS = [
           "Periksa alamat resmi; petugas tidak pernah meminta kata sandi atau OTP.", "keamanan"),
 ]
 BY_SLUG = {t.slug: t for t in TOPICS}
+TOPICS_BY_SECTION = {key: [t for t in TOPICS if t.section == key] for key in SECTIONS}
 
 
 @bp.app_template_global()
@@ -141,7 +151,7 @@ def index():
     query = " ".join(request.args.get("q", "")[:100].split())
     context = _context()
     hits = search(query, context) if query else None
-    return respond("help/index.html", "results", sections=SECTIONS, topics=TOPICS, query=query,
+    return respond("help/index.html", "results", sections=SECTIONS, topics=TOPICS_BY_SECTION, query=query,
                    hits=hits, **context)
 
 
@@ -149,7 +159,7 @@ def _topic_page(slug):
     topic = BY_SLUG.get(slug)
     if topic is None:
         abort(404)
-    related = [t for t in TOPICS if t.section == topic.section and t is not topic]
+    related = [t for t in TOPICS_BY_SECTION[topic.section] if t is not topic]
     return respond("help/topic.html", "content", topic=topic, section=SECTIONS[topic.section],
                    related=related, **_context())
 
