@@ -174,17 +174,9 @@ class SessionRecord(BaseModel):
                            .join(Employee).where(cls.token_hash == "").limit(1), [token_hash, 1]).fetchone()
         if row is None:
             return None
-        values, loaded = iter(row), []
-        for model in (cls, Account, Employee):  # the columns in the order select() lists them
-            # Filled in directly: setting 47 fields one by one through their descriptors
-            # cost more than the query.
-            instance = model(__no_default__=1)
-            instance.__data__ = {f.name: f.python_value(next(values)) for f in model._meta.sorted_fields}
-            loaded.append(instance)
-        record, account, employee = loaded
+        record, account, employee = instances_from_row(row, (cls, Account, Employee))
         account.employee, record.account = employee, account
-        for instance in loaded:
-            instance._dirty.clear()
+        account._dirty.clear(), record._dirty.clear()  # the relations they already had
         return record
 
     def mark_verified(self) -> None:
