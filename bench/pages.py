@@ -13,6 +13,7 @@ Targets: anonymous pages (/login, /bantuan/) ≥ 0.35× the bare page; signed-in
     .venv/bin/python bench/pages.py
 """
 
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -47,7 +48,10 @@ def build_database(folder: Path) -> tuple[str, str]:
             models.AuditEvent.record("login.failed" if i % 3 else "login.ok", nip=admin.nip, ip="10.0.0.1")
         token = models.SessionRecord.start(account, ip="127.0.0.1", user_agent="bench").token
     models.db.close()
-    cookie = app.session_interface.get_signing_serializer(app).dumps({"_user_id": token, "_fresh": True})
+    # The session a browser holds after its first page: signed in, with its CSRF token (without
+    # one, every page would make a token and send a new cookie, which a browser sees once).
+    cookie = app.session_interface.get_signing_serializer(app).dumps(
+        {"_user_id": token, "_fresh": True, "csrf_token": secrets.token_hex(20)})
     return url, cookie
 
 
