@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, has_request_context, render_template, request, url_for
+from markupsafe import Markup
 
 from views import app_settings, respond
 
@@ -146,13 +147,24 @@ def _snippet(topic: Topic, body: str, words: list) -> Hit:
                body[end:end + 120] + ("…" if end + 120 < len(body) else ""))
 
 
+_topic_lists = {}  # script root -> the rendered list of every topic
+
+
+def _topic_list() -> Markup:
+    """The help centre's list of every topic by section never changes: rendered once."""
+    key = request.script_root
+    if key not in _topic_lists:
+        template = current_app.jinja_env.get_template("help/_topic_list.html")
+        _topic_lists[key] = Markup(template.render(sections=SECTIONS, topics=TOPICS_BY_SECTION))  # noqa: S704 - escaped by the template
+    return _topic_lists[key]
+
+
 @bp.get("/")
 def index():
     query = " ".join(request.args.get("q", "")[:100].split())
     context = _context()
     hits = search(query, context) if query else None
-    return respond("help/index.html", "results", sections=SECTIONS, topics=TOPICS_BY_SECTION, query=query,
-                   hits=hits, **context)
+    return respond("help/index.html", "results", topic_list=_topic_list(), query=query, hits=hits, **context)
 
 
 def _topic_page(slug):
