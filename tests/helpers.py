@@ -145,3 +145,23 @@ UTC_TIME = re.compile(r"\b(UTC|GMT)\b|\+00:00")
 
 def banned_words(text: str) -> list:
     return [m.group(0) for m in (*BANNED_ENGLISH.finditer(text), *BANNED_ABBREVIATIONS.finditer(text))]
+
+
+def run_statements(monkeypatch) -> list:
+    """Records every SQL statement the database is given from now on, BEGIN and COMMIT
+    of explicit transactions included."""
+    statements = []
+    database = models.db.obj
+
+    def recording(name, sql=None):
+        real = getattr(database, name)
+
+        def record(*args, **kwargs):
+            statements.append(sql or args[0])
+            return real(*args, **kwargs)
+        monkeypatch.setattr(database, name, record)
+
+    recording("execute_sql")
+    recording("begin", "BEGIN")
+    recording("commit", "COMMIT")
+    return statements

@@ -8,7 +8,7 @@ import pytest
 import app as app_module
 import models
 from tests.databases import ON_POSTGRES
-from tests.helpers import NIK, NIP, first_login, login, make_employee, to_password_step
+from tests.helpers import NIK, NIP, first_login, login, make_employee, run_statements, to_password_step
 
 
 def test_security_headers(client):
@@ -76,14 +76,7 @@ def test_static_files_are_compressed_once(client, monkeypatch):
 
 def test_signed_in_page_loads_session_account_and_employee_in_one_query(client, employee, clock, monkeypatch):
     first_login(client)
-    statements = []
-    real = models.db.obj.execute_sql
-
-    def counted(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return real(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(models.db.obj, "execute_sql", counted)
+    statements = run_statements(monkeypatch)
     assert client.get("/dashboard/kontak").status_code == 200
     loading = [s for s in statements if any(f'"{t}"' in s for t in ("sessionrecord", "account", "employee"))]
     assert len(loading) == 1 and "JOIN" in loading[0]
@@ -94,14 +87,7 @@ def test_dashboard_runs_three_queries(client, employee, clock, monkeypatch):
     codes left: nothing else is read for the page everyone opens after signing in."""
     first_login(client)
     client.get("/dashboard")
-    statements = []
-    real = models.db.obj.execute_sql
-
-    def counted(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return real(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(models.db.obj, "execute_sql", counted)
+    statements = run_statements(monkeypatch)
     assert client.get("/dashboard").status_code == 200
     assert len(statements) <= 3, statements
 

@@ -21,6 +21,7 @@ from tests.helpers import (
     make_employee,
     prove_and_set_password,
     prove_first_login,
+    run_statements,
     to_password_step,
 )
 
@@ -547,26 +548,6 @@ def test_a_code_posted_without_the_password_fields_goes_on_to_the_password_page(
     assert prove_first_login(client).location == "/password/new"
     assert audit_events() == ["login.password_ok", "first_login.verified"]
     assert change_password(client).location == "/mfa/setup"
-
-
-def run_statements(monkeypatch) -> list:
-    """Records every SQL statement the database is given from now on, BEGIN and COMMIT
-    of explicit transactions included."""
-    statements = []
-    database = models.db.obj
-
-    def recording(name, sql=None):
-        real = getattr(database, name)
-
-        def record(*args, **kwargs):
-            statements.append(sql or args[0])
-            return real(*args, **kwargs)
-        monkeypatch.setattr(database, name, record)
-
-    recording("execute_sql")
-    recording("begin", "BEGIN")
-    recording("commit", "COMMIT")
-    return statements
 
 
 @pytest.mark.parametrize("known_browser", [False, True])
