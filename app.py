@@ -42,7 +42,7 @@ import oidc
 import security
 import serving
 import settings
-from views import limiter, localtime, register_blueprints
+from views import built_once, limiter, localtime, register_blueprints
 from views import today as views_today
 
 ROOT = Path(__file__).resolve().parent
@@ -315,19 +315,12 @@ def _unauthorized():
     return redirect(url)
 
 
-_asset_urls = {}  # (script root, file name) -> URL: hashed and built once
-
-
 def _asset_url(filename: str) -> str:
     """A static URL with a content hash, so browsers may cache it for a year."""
-    key = (request.script_root, filename)
-    if key not in _asset_urls:
+    def hashed():
         digest = hashlib.sha256((ROOT / "static" / filename).read_bytes()).hexdigest()[:10]
-        _asset_urls[key] = url_for("static", filename=filename, v=digest)
-    return _asset_urls[key]
-
-
-_links = {}  # (script root, endpoint) -> URL of a page without arguments
+        return url_for("static", filename=filename, v=digest)
+    return built_once(("asset", filename), hashed)
 
 
 def _link(endpoint: str, **values) -> str:
@@ -335,10 +328,7 @@ def _link(endpoint: str, **values) -> str:
     built once instead of on every page."""
     if values or endpoint.startswith(".") or not has_request_context():
         return url_for(endpoint, **values)
-    key = (request.script_root, endpoint)
-    if key not in _links:
-        _links[key] = url_for(endpoint)
-    return _links[key]
+    return built_once(("link", endpoint), lambda: url_for(endpoint))
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -77,6 +77,18 @@ def respond(template: str, block: str, status: int = 200, **context):
     return render_template(template, **context), status
 
 
+_built = {}  # (script root, what) -> a URL or a piece of page built at its first use
+
+
+def built_once(key: tuple, build):
+    """What depends on nothing but the script root and `key` (a link, a menu, the list of
+    help topics) is built at its first use instead of on every page."""
+    full_key = (request.script_root, *key)
+    if full_key not in _built:
+        _built[full_key] = build()
+    return _built[full_key]
+
+
 def wants_fragment() -> bool:
     """A targeted htmx request wants only its block. A boosted request, a history restore
     (htmx asks again for a page it no longer holds) and the page that answers a step

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, has_request_context, render_template, request, url_for
 from markupsafe import Markup
 
-from views import app_settings, respond
+from views import app_settings, built_once, respond
 
 bp = Blueprint("help", __name__)
 
@@ -25,13 +25,7 @@ class Topic:
         # The help centre lists every topic: each URL is built once, not on every view.
         if not has_request_context():
             return url_for("help.topic", slug=self.slug)
-        key = (request.script_root, self.slug)
-        if key not in _topic_urls:
-            _topic_urls[key] = url_for("help.topic", slug=self.slug)
-        return _topic_urls[key]
-
-
-_topic_urls = {}  # (script root, slug) -> URL: the topics are a fixed list
+        return built_once(("help topic", self.slug), lambda: url_for("help.topic", slug=self.slug))
 
 
 SECTIONS = {
@@ -147,16 +141,12 @@ def _snippet(topic: Topic, body: str, words: list) -> Hit:
                body[end:end + 120] + ("…" if end + 120 < len(body) else ""))
 
 
-_topic_lists = {}  # script root -> the rendered list of every topic
-
-
 def _topic_list() -> Markup:
     """The help centre's list of every topic by section never changes: rendered once."""
-    key = request.script_root
-    if key not in _topic_lists:
+    def rendered():
         template = current_app.jinja_env.get_template("help/_topic_list.html")
-        _topic_lists[key] = Markup(template.render(sections=SECTIONS, topics=TOPICS_BY_SECTION))  # noqa: S704 - escaped by the template
-    return _topic_lists[key]
+        return Markup(template.render(sections=SECTIONS, topics=TOPICS_BY_SECTION))  # noqa: S704 - escaped by the template
+    return built_once(("help topics",), rendered)
 
 
 @bp.get("/")

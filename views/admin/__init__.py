@@ -5,12 +5,13 @@ a fully signed-in helpdesk or admin; the routes marked admin_only need an admin.
 
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app
 from flask_login import current_user
 from markupsafe import Markup
 
 import models
 import security
+from views import built_once
 
 bp = Blueprint("admin", __name__)
 
@@ -36,9 +37,6 @@ def admin_only(view):
     return wrapped
 
 
-_menus = {}  # (script root, role, may review requests) -> the console's links
-
-
 @bp.context_processor
 def console_menu():
     """The console's links depend only on the operator's role: each set is rendered once.
@@ -47,12 +45,12 @@ def console_menu():
         return {}
     role = current_user.role
     may_review_requests = bool(requests.reviewable_kinds(role))
-    key = (request.script_root, role, may_review_requests)
-    if key not in _menus:
+
+    def rendered():
         template = current_app.jinja_env.get_template("admin/_menu.html")
         links = template.render(role=role, may_review_requests=may_review_requests).strip()
-        _menus[key] = Markup(links)  # noqa: S704 - the template escaped every value
-    return {"console_menu": _menus[key]}
+        return Markup(links)  # noqa: S704 - the template escaped every value
+    return {"console_menu": built_once(("console menu", role, may_review_requests), rendered)}
 
 
 @bp.app_template_filter("masked_nik")
