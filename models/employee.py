@@ -116,7 +116,6 @@ class Employee(BaseModel):
             months -= 1
         return divmod(months, 12)
 
-
     @classmethod
     def search(cls, text: str, limit: int, offset: int) -> list[Listed]:
         """By NIP (digits, typed with or without separators: a prefix is enough), in NIP
