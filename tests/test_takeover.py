@@ -159,8 +159,12 @@ def test_nik_only_policy_is_refused_outside_demo_mode(make_app):
 def letter_text(pdf: bytes) -> str:
     import zlib
 
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    return "".join(zlib.decompress(s).decode("latin-1") for s in streams if s[:1] == b"x")
+    # Each stream is read by its /Length: compressed bytes may end in "\r" or hold "endstream".
+    texts = []
+    for match in re.finditer(rb"/Filter /FlateDecode\s*/Length (\d+)\s*>>\s*stream\r?\n", pdf):
+        data = pdf[match.end() : match.end() + int(match.group(1))]
+        texts.append(zlib.decompress(data).decode("latin-1"))
+    return "".join(texts)
 
 
 def test_activation_letters_replace_the_nik(make_app, tmp_path, clock):
