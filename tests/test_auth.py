@@ -2,6 +2,7 @@
 lockout, inactive employees, the half-signed-in state, CSRF, logout."""
 
 import re
+import time
 
 import pytest
 
@@ -398,6 +399,34 @@ def test_csrf_required(make_app, employee):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"nip": NIP, "password": NIK, "csrf_token": token})
     assert response.location == "/login/kode"
+
+
+def _form_token(client, path="/login"):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+@pytest.mark.parametrize("time_limit", [None, 60])
+def test_form_tokens_follow_the_csrf_time_limit(make_app, employee, monkeypatch, time_limit):
+    """Without a time limit a session's form token is signed once and stays valid; with
+    ASN_WTF_CSRF_TIME_LIMIT, every page signs it anew and one older than the limit is refused."""
+    from itsdangerous import TimestampSigner
+
+    started = int(time.time())
+    shift = {"seconds": 0}
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: started + shift["seconds"])
+    client = make_app(WTF_CSRF_ENABLED=True, WTF_CSRF_TIME_LIMIT=time_limit).test_client()
+    first = _form_token(client)
+    shift["seconds"] = 120
+    later = _form_token(client)
+    shift["seconds"] = 240
+    assert (_form_token(client) == later) is (time_limit is None)
+    response = client.post("/login", data={"nip": NIP, "password": NIK, "csrf_token": first})
+    if time_limit is None:
+        assert response.location == "/login/kode"
+    else:
+        assert response.status_code == 400 and "kedaluwarsa" in response.get_data(as_text=True)
+        response = client.post("/login", data={"nip": NIP, "password": NIK, "csrf_token": _form_token(client)})
+        assert response.location == "/login/kode"
 
 
 def test_rate_limit_per_ip(make_app, employee):
