@@ -22,6 +22,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from htmx_flask import make_response
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
 import mail
 import models
@@ -87,6 +88,15 @@ def built_once(key: tuple, build):
     if full_key not in _built:
         _built[full_key] = build()
     return _built[full_key]
+
+
+def rendered_once(key: tuple, template: str, **context) -> Markup:
+    """A piece of page (`template` with `context`) that is the same for every `key`,
+    rendered at its first use for each script root."""
+    def rendered():
+        html = current_app.jinja_env.get_template(template).render(**context).strip()
+        return Markup(html)  # noqa: S704 - the template escaped every value
+    return built_once(key, rendered)
 
 
 def wants_fragment() -> bool:

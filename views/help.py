@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, has_request_context, render_template, request, url_for
 from markupsafe import Markup
 
-from views import app_settings, built_once, respond
+from views import app_settings, built_once, rendered_once, respond
 
 bp = Blueprint("help", __name__)
 
@@ -143,10 +143,7 @@ def _snippet(topic: Topic, body: str, words: list) -> Hit:
 
 def _topic_list() -> Markup:
     """The help centre's list of every topic by section never changes: rendered once."""
-    def rendered():
-        template = current_app.jinja_env.get_template("help/_topic_list.html")
-        return Markup(template.render(sections=SECTIONS, topics=TOPICS_BY_SECTION))  # noqa: S704 - escaped by the template
-    return built_once(("help topics",), rendered)
+    return rendered_once(("help topics",), "help/_topic_list.html", sections=SECTIONS, topics=TOPICS_BY_SECTION)
 
 
 @bp.get("/")

@@ -1,7 +1,6 @@
 """The audit log: filters, pages and the CSV export."""
 
 import csv
-import functools
 import io
 from datetime import date, datetime, time, timedelta
 
@@ -16,7 +15,7 @@ from markupsafe import Markup
 import models
 import security
 from security import now
-from views import audit, localtime, pager, respond
+from views import audit, localtime, pager, rendered_once, respond
 from views.admin import (
     admin_only,
     bp,
@@ -51,13 +50,11 @@ def _audit_filters():
     return form, filters, errors
 
 
-@functools.cache
 def _event_options(selected: str) -> Markup:
     """The filter's <option>s are the same on every view but for the one selected: each
     set is rendered once (escaping every label cost more than the page's rows)."""
-    template = current_app.jinja_env.get_template("admin/_event_options.html")
-    options = template.render(event_names=EVENT_NAMES, labels=models.EVENT_LABELS, selected=selected)
-    return Markup(options)  # noqa: S704 - the template escaped every value
+    return rendered_once(("event options", selected), "admin/_event_options.html",
+                         event_names=EVENT_NAMES, labels=models.EVENT_LABELS, selected=selected)
 
 
 @bp.get("/audit")
