@@ -176,7 +176,8 @@ class SessionRecord(BaseModel):
             return None
         record, account, employee = instances_from_row(row, (cls, Account, Employee))
         account.employee, record.account = employee, account
-        account._dirty.clear(), record._dirty.clear()  # the relations they already had
+        for instance in (account, record):
+            instance._dirty.clear()  # the relations just set were already theirs
         return record
 
     def mark_verified(self) -> None:
