@@ -9,6 +9,7 @@ import pytest
 import models
 from tests import mailserver
 from tests.helpers import NIK, NIP, PASSWORD, code, first_login, login, make_employee
+from views import account as account_views
 
 EMAIL = "budi.baru@example.go.id"
 PHONE = "081298765432"
@@ -237,6 +238,46 @@ def test_forgot_password_takes_the_same_time_either_way(make_app):
     fastest = [min(times) for times in durations.values()]
     assert min(fastest) >= 0.3 and max(fastest) - min(fastest) < 0.1, durations
     assert len(messages()) == 3  # the matching requests did send
+
+
+def test_waiting_forgotten_password_answers_cannot_take_every_worker(make_app):
+    """Each answer waits FORGOT_MIN_SECONDS in a server worker: many at once would leave
+    none for signing in. Only a few wait at once; the rest are told at once to try again,
+    whatever the data (so the refusal says nothing about them)."""
+    import threading
+    import time
+
+    app = make_app(FORGOT_MIN_SECONDS=1.0)
+    with models.db.connection_context():
+        make_employee()
+    start, answers = threading.Barrier(6), []
+
+    def ask(email):
+        client = app.test_client()
+        start.wait()
+        started = time.monotonic()
+        response = forgot(client, email=email)
+        answers.append((response.status_code, time.monotonic() - started, response.get_data(as_text=True)))
+
+    threads = [threading.Thread(target=ask, args=(email,))
+               for email in ["budi@example.go.id", "orang.lain@example.go.id"] * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    waited = [duration for status, duration, _ in answers if status == 200]
+    refused = [(duration, body) for status, duration, body in answers if status == 429]
+    assert len(waited) == account_views.FORGOT_AT_ONCE and min(waited) >= 1.0, answers
+    assert len(refused) == 6 - account_views.FORGOT_AT_ONCE
+    for duration, body in refused:
+        assert duration < 0.5 and "Terlalu banyak permintaan lupa kata sandi" in body
+        assert "Jika NIP dan email cocok" not in body
+    with models.db.connection_context():
+        details = [e.detail for e in models.AuditEvent.select().where(
+            models.AuditEvent.event == "password.reset_requested")]
+    assert details.count("ditolak: terlalu banyak permintaan bersamaan") == len(refused)
+    # Once the waiting answers are out, a new request is answered as usual.
+    assert forgot(app.test_client()).status_code == 200
 
 
 def test_reset_with_real_mail_unlocks_and_still_asks_otp(smtp_app, clock):

@@ -2,6 +2,7 @@
 and the forgotten-password link."""
 
 import re
+import threading
 import time
 from datetime import timedelta
 from functools import wraps
@@ -286,6 +287,14 @@ def activate_post(token, secret):
 
 # --------------------------------------------------------------------------- forgotten password
 
+# Every answer waits FORGOT_MIN_SECONDS in a server worker; only this many wait at once,
+# so a flood of requests (from many addresses, past the limit per address) can't take
+# every worker away from signing in.
+FORGOT_AT_ONCE = 2
+_forgot_waiting = threading.BoundedSemaphore(FORGOT_AT_ONCE)
+FORGOT_BUSY = ("Terlalu banyak permintaan lupa kata sandi saat ini. Tunggu beberapa detik lalu kirim "
+               "lagi.")
+
 FORGOT_ANSWER = ("Jika NIP dan email cocok dengan data kami, tautan untuk membuat kata sandi baru "
                  f"telah dikirim ke email tersebut dan berlaku {mail.RESET_MINUTES} menit. Periksa juga "
                  "folder spam.")
@@ -308,20 +317,31 @@ def forgot_post():
     fields.check(errors, "email", fields.email, form["email"])
     if errors:
         return respond("account/forgot.html", "forgot_form", 422, errors=errors, form=form, sent=False)
-    # The same answer, and the same time, whether or not the data match: every answer
-    # waits until FORGOT_MIN_SECONDS have passed, so queuing a mail can't be timed.
+    if not _forgot_waiting.acquire(blocking=False):
+        audit("password.reset_requested", nip=nip, detail="ditolak: terlalu banyak permintaan bersamaan")
+        return respond("account/forgot.html", "forgot_form", 429, errors={}, form=form, sent=False,
+                       message=FORGOT_BUSY)
+    try:
+        _answer_forgot(nip, form["email"])
+    finally:
+        _forgot_waiting.release()
+    return respond("account/forgot.html", "forgot_form", errors={}, form={}, sent=True,
+                   answer=FORGOT_ANSWER)
+
+
+def _answer_forgot(nip: str, email: str):
+    """The same time whether or not the data match: every answer waits until
+    FORGOT_MIN_SECONDS have passed, so queuing a mail can't be timed."""
     started = time.monotonic()
     employee = models.Employee.by_nip(nip)
     matched = bool(employee and employee.is_active and security.constant_time_equals(
-        (employee.email or "\0").lower(), form["email"].lower()))
+        (employee.email or "\0").lower(), email.lower()))
     # A cap per employee, whoever asks, instead of a limit keyed on the typed NIP: a
     # stranger can't flood the owner's mailbox, nor use up the owner's own requests.
     if matched and mail.may_send(employee, "reset"):
         mail.send_reset_link(employee)
     audit("password.reset_requested", nip=nip, detail="data cocok" if matched else "data tidak cocok")
     time.sleep(max(0.0, current_app.config["FORGOT_MIN_SECONDS"] - (time.monotonic() - started)))
-    return respond("account/forgot.html", "forgot_form", errors={}, form={}, sent=True,
-                   answer=FORGOT_ANSWER)
 
 
 @bp.get("/reset/<secret>")
