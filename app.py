@@ -133,6 +133,17 @@ class TemplateEnvironment(Environment):
 class Portal(Flask):
     jinja_environment = TemplateEnvironment
 
+    def ensure_sync(self, func):
+        """Flask asks `inspect` whether every view and hook is a coroutine function on
+        every request (about twenty times); the answer is kept per function instead."""
+        known = self.__dict__.setdefault("_sync_functions", set())
+        if func in known:
+            return func
+        wrapped = super().ensure_sync(func)
+        if wrapped is func and len(known) < 10_000:
+            known.add(func)
+        return wrapped
+
 
 class TextWithoutNul(ImmutableMultiDict):
     """Form fields and query parameters with each NUL character replaced by U+FFFD:

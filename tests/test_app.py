@@ -104,6 +104,19 @@ def test_session_cookies_use_one_signing_serializer(client, employee, clock, mon
     assert len(built) == 1
 
 
+def test_views_and_hooks_are_checked_for_coroutines_once(client, employee, clock, monkeypatch):
+    import flask.app
+
+    first_login(client)
+    assert client.get("/dashboard").status_code == 200
+    checked = []
+    real = flask.app.iscoroutinefunction
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", lambda func: checked.append(func) or real(func))
+    for _ in range(2):
+        assert client.get("/dashboard").status_code == 200
+    assert checked == []
+
+
 def test_a_new_secret_key_signs_new_cookies(app, client, employee, clock):
     first_login(client)
     assert client.get("/dashboard").status_code == 200
