@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
+from peewee import CharField, TextField
+
 import fields
 import security
 
@@ -202,7 +204,9 @@ def _import_batch(batch: list, report: ImportReport) -> None:
         if not rows:
             return
         nips = [values["nip"] for values in rows]
-        existing = Employee.select(Employee.nip).where(Employee.nip.in_(nips)).count()
+        marks = ", ".join([db.param] * len(nips))
+        existing = db.execute_sql(f"SELECT COUNT(*) FROM {Employee._meta.table_name} WHERE nip IN ({marks})",  # noqa: S608
+                                  nips).fetchone()[0]
         # One upsert statement run for every row: building the SQL row by row with the
         # query builder took most of the time of a large import.
         columns = (tuple(k for k in CSV_HEADER if k != "nik") + ("nik_hash", "nik_last4", "nama_cari")
@@ -210,8 +214,11 @@ def _import_batch(batch: list, report: ImportReport) -> None:
         fields = [getattr(Employee, k) for k in columns]
         upsert, _ = (Employee.insert_many([[None] * len(fields)], fields=fields).returning()
                      .on_conflict(conflict_target=[Employee.nip], preserve=fields[1:]).sql())
+        # Text columns get the CSV's text as it is; only the others go through their field.
+        convert = [(f.name, None if type(f) in (CharField, TextField) else f.db_value) for f in fields]
         cursor = db.cursor()
-        cursor.executemany(upsert, [[f.db_value(row[f.name]) for f in fields] for row in rows])
+        cursor.executemany(upsert, [[row[name] if to_db is None else to_db(row[name]) for name, to_db in convert]
+                                    for row in rows])
         cursor.executemany(f"INSERT INTO import_line (nip, line) VALUES ({db.param}, {db.param})",  # noqa: S608
                            [(nip, lines[nip]) for nip in nips])
     report.updated += existing
