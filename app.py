@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent
 DEFAULTS = {
     "HOST": "127.0.0.1",
     "PORT": 5000,
+    "SERVER_CPU": "auto",  # python app.py: the server's threads on one CPU (see serving.keep_on_one_cpu)
     "DATABASE_URL": "sqlite:///instance/portal.db",
     "DEMO": False,
     "MAIL_URL": "",  # smtp://user:pass@host:587?starttls=1; empty: messages stay in the outbox
@@ -646,8 +647,10 @@ def main(argv):
     except migrations.SchemaOutOfDate as exc:
         sys.exit(str(exc))
     host, port = app.config["HOST"], int(app.config["PORT"])
+    cpu = serving.keep_on_one_cpu(app.config["SERVER_CPU"])  # before any server thread starts
     print(f"Portal ASN Digital berjalan di http://{host}:{port}/"
-          + ("  (MODE DEMO)" if app.config["DEMO"] else ""), flush=True)
+          + ("  (MODE DEMO)" if app.config["DEMO"] else "")
+          + (f"  (thread server di CPU {cpu})" if cpu is not None else ""), flush=True)
     # Mail and SMS wait in the outbox without a server or gateway; back-channel logouts
     # to apps are always retried.
     threading.Thread(target=_retry_mail_forever, args=(app,), daemon=True).start()

@@ -241,8 +241,18 @@ DEFAULT_ARGON2_COST = (2, 19456, 1)
 # others wait their turn). Their own threads also keep the memory bounded: the C
 # allocator keeps a freed argon2 block (19 MiB) in the arena of the thread that used it,
 # so hashing in every server thread left 19 MiB behind in each.
+# They run on every CPU the process was given, also when the server keeps its own threads
+# on one (serving.keep_on_one_cpu): argon2 runs outside Python's lock, one hash per core.
 HASHES_AT_ONCE = os.cpu_count() or 2
-_hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="argon2")
+_EVERY_CPU = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None
+
+
+def _on_every_cpu():
+    if _EVERY_CPU:
+        os.sched_setaffinity(0, _EVERY_CPU)
+
+
+_hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="argon2", initializer=_on_every_cpu)
 
 
 @cache

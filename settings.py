@@ -3,6 +3,7 @@ stops the start with one line naming the variable and what it accepts, instead o
 misbehaving later (ASN_MAX_FAILED_LOGINS=five once switched lockout off)."""
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -120,6 +121,18 @@ def trusted_proxy(name, value):
         return _fail(name, value, "kosongkan, isi satu alamat IP proxy (contoh 127.0.0.1), atau *")
 
 
+def server_cpu(name, value):
+    """auto, off, or one CPU this process may run on."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    word = str(value).strip().lower()
+    if word in ("auto", "off"):
+        return word
+    if word.isdigit() and int(word) in allowed:
+        return int(word)
+    return _fail(name, value, "isi auto, off, atau nomor CPU yang boleh dipakai proses ini ("
+                 + ", ".join(map(str, allowed)) + ")")
+
+
 def argon2_cost(name, value):
     """[time cost, memory KiB] or [time cost, memory KiB, parallelism] (1 when left out)."""
     try:
@@ -167,6 +180,7 @@ def layanan_file(name, value):
 PARSERS = {
     "HOST": text,
     "PORT": integer(1, 65535),
+    "SERVER_CPU": server_cpu,
     "DATABASE_URL": url(*DATABASE_SCHEMES),
     "SECRET_KEY": text,
     "DEMO": boolean,

@@ -22,6 +22,7 @@ def main():
     portal = app_module.create_app()
     portal.add_url_rule("/bench/floor", "bench_floor", lambda: PAGE)
     portal.add_url_rule("/bench/floor-signed-in", "bench_floor_signed_in", login_required(lambda: PAGE))
+    serving.keep_on_one_cpu(portal.config["SERVER_CPU"])
     waitress.serve(portal, **serving.waitress_options(portal.config))
 
 

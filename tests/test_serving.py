@@ -3,6 +3,7 @@ gunicorn), the access log with its request id, and logging with timestamps."""
 
 import http.client
 import logging
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -146,3 +147,37 @@ def test_configured_logging_has_iso_timestamps(capsys):
     line = capsys.readouterr().err.strip()
     assert line.endswith("INFO portal.access: baris uji")
     assert line[4] == "-" and line[10] == "T" and line[19:24] == "+0000"
+
+
+CPU_SCRIPT = """
+import json, os, sys, threading
+import serving, security
+pinned = serving.keep_on_one_cpu(sys.argv[1] if not sys.argv[1].isdigit() else int(sys.argv[1]))
+seen = {}
+started = threading.Thread(target=lambda: seen.update(server_thread=sorted(os.sched_getaffinity(0))))
+started.start(); started.join()
+seen["hashing"] = sorted(security._hashing.submit(os.sched_getaffinity, 0).result())
+assert security.verify_password(security.hash_password("Rahasia!2027"), "Rahasia!2027")
+print(json.dumps({"pinned": pinned, "main": sorted(os.sched_getaffinity(0)), **seen}))
+"""
+
+
+def _cpus_after(setting):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", CPU_SCRIPT, str(setting)], capture_output=True, text=True,
+                            cwd=Path(serving.__file__).parent, timeout=120, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to choose")
+def test_server_threads_stay_on_one_cpu_and_hashing_keeps_every_cpu():
+    every = sorted(os.sched_getaffinity(0))
+    auto = _cpus_after("auto")
+    assert auto == {"pinned": every[-1], "main": [every[-1]], "server_thread": [every[-1]], "hashing": every}
+    chosen = _cpus_after(every[0])
+    assert chosen == {"pinned": every[0], "main": [every[0]], "server_thread": [every[0]], "hashing": every}
+    assert _cpus_after("off") == {"pinned": None, "main": every, "server_thread": every, "hashing": every}

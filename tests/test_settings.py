@@ -32,6 +32,8 @@ WRONG = [
     ("TRUSTED_PROXY", "proxy.local", "alamat IP"),
     ("TRUSTED_PROXY_COUNT", "0", "bilangan bulat"),
     ("FORGOT_MIN_SECONDS", "lama", "detik"),
+    ("SERVER_CPU", "semua", "isi auto, off, atau nomor CPU"),
+    ("SERVER_CPU", "4096", "isi auto, off, atau nomor CPU"),
     ("SMS_SENDER", "gateway sms", "modul:fungsi"),
     ("SESSION_COOKIE_SAMESITE", "None", "Lax, Strict"),
     ("ARGON2_COST", "[3]", "[2, 19456, 1]"),
