@@ -48,14 +48,13 @@ def waitress_options(config) -> dict:
 
 def keep_on_one_cpu(setting) -> int | None:
     """Python runs one thread at a time (its global lock). When the server's threads take
-    turns on two cores, each turn finds the other core's caches cold: on a 2-core server
-    every page cost 1.5 to 2 times the CPU time it costs with all of them on one core
-    (bench/pages.py's absolute figures). So `python app.py` keeps the calling thread, and
-    the threads it starts after (waitress's), on one CPU: `ASN_SERVER_CPU` names it, or
-    `auto` takes the last one this process may use when it may use two or more; `off`
-    leaves the choice to the kernel. Password hashing, which runs outside Python's lock,
-    has threads of its own that keep every CPU (security.py). Returns the CPU, or None
-    when left alone."""
+    turns on two cores, each turn finds the other core's caches cold: on a 2-core server a
+    page took 1.3 to 1.6 times the server CPU time it takes with all of them on one core.
+    So `python app.py` keeps the calling thread, and the threads it starts after
+    (waitress's), on one CPU: `ASN_SERVER_CPU` names it, or `auto` takes the last one this
+    process may use when it may use two or more; `off` leaves the choice to the kernel.
+    Password hashing, which runs outside Python's lock, has threads of its own that keep
+    every CPU (security.py). Returns the CPU, or None when left alone."""
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
     if setting == "off" or len(allowed) < 2:
         return None
