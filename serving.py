@@ -46,6 +46,11 @@ def waitress_options(config) -> dict:
     return options
 
 
+# The CPUs this process was given, before keep_on_one_cpu narrows them (empty where the
+# system can't tell or can't choose).
+CPUS_GIVEN = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+
+
 def keep_on_one_cpu(setting) -> int | None:
     """Python runs one thread at a time (its global lock). When the server's threads take
     turns on two cores, each turn finds the other core's caches cold: on a 2-core server a
@@ -55,10 +60,9 @@ def keep_on_one_cpu(setting) -> int | None:
     process may use when it may use two or more; `off` leaves the choice to the kernel.
     Password hashing, which runs outside Python's lock, has threads of its own that keep
     every CPU (security.py). Returns the CPU, or None when left alone."""
-    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
-    if setting == "off" or len(allowed) < 2:
+    if setting == "off" or len(CPUS_GIVEN) < 2:
         return None
-    cpu = allowed[-1] if setting == "auto" else int(setting)
+    cpu = CPUS_GIVEN[-1] if setting == "auto" else int(setting)
     os.sched_setaffinity(0, {cpu})
     return cpu
 

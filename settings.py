@@ -3,7 +3,6 @@ stops the start with one line naming the variable and what it accepts, instead o
 misbehaving later (ASN_MAX_FAILED_LOGINS=five once switched lockout off)."""
 
 import ipaddress
-import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -12,6 +11,8 @@ import click
 from limits import parse_many
 from limits.storage import SCHEMES as RATELIMIT_SCHEMES
 from playhouse.db_url import schemes as DATABASE_SCHEMES
+
+import serving
 
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -123,14 +124,13 @@ def trusted_proxy(name, value):
 
 def server_cpu(name, value):
     """auto, off, or one CPU this process may run on."""
-    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     word = str(value).strip().lower()
     if word in ("auto", "off"):
         return word
-    if word.isdigit() and int(word) in allowed:
+    if word.isdigit() and int(word) in serving.CPUS_GIVEN:
         return int(word)
     return _fail(name, value, "isi auto, off, atau nomor CPU yang boleh dipakai proses ini ("
-                 + ", ".join(map(str, allowed)) + ")")
+                 + ", ".join(map(str, serving.CPUS_GIVEN)) + ")")
 
 
 def argon2_cost(name, value):
