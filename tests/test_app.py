@@ -20,6 +20,23 @@ def test_security_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+
+def test_headers_a_response_already_has_are_not_doubled(app):
+    """The security headers are appended when absent, replaced when a view set them
+    (e.g. an OpenID Connect library's Cache-Control), and Vary keeps what was there."""
+    app.add_url_rule("/t/own-headers", "own_headers", lambda: ("ok", 200, {
+        "Cache-Control": "private", "X-Frame-Options": "SAMEORIGIN", "Vary": "Cookie",
+        "Content-Security-Policy": "default-src 'none'"}))
+    response = app.test_client().get("/t/own-headers", headers={"Accept-Encoding": "gzip"})
+    headers = response.headers
+    for name in ("Cache-Control", "X-Frame-Options", "Content-Security-Policy", "Vary", "Referrer-Policy"):
+        assert len(headers.getlist(name)) == 1, name
+    assert headers["Cache-Control"] == "no-store" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Content-Security-Policy"] == "default-src 'none'"  # a page's own policy stays
+    assert [v.strip() for v in headers["Vary"].split(",")] == ["Cookie", "HX-Request"]
+    assert app_module.add_vary(headers, "hx-request") is None and headers["Vary"] == "Cookie, HX-Request"
+
+
 def test_no_inline_script_or_style_in_pages(client, employee):
     pages = [client.get("/login").get_data(as_text=True)]
     login(client)
