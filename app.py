@@ -31,7 +31,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from htmx_flask import Htmx
 from htmx_flask.extension import HtmxAwareRequest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import SecurityError
 
@@ -104,8 +104,9 @@ login_manager = LoginManager()
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Marks the cookie Secure whenever the request itself came over HTTPS, and builds
-    the signing serializer once per set of keys instead of twice per request."""
+    """Marks the cookie Secure whenever the request itself came over HTTPS, builds the
+    signing serializer once per set of keys instead of twice per request, and checks a
+    cookie's signature once (see _signed_at)."""
 
     _serializer = (None, None)  # (the keys, the serializer built for them)
 
@@ -119,6 +120,32 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def open_session(self, app, request):
+        """Flask's, but the signature of a cookie seen before is not checked again; its
+        age still is, on every request."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            signed_at = _signed_at(serializer, value)
+        except BadSignature:
+            return self.session_class()
+        if not 0 <= time.time() - signed_at <= app.permanent_session_lifetime.total_seconds():
+            return self.session_class()
+        payload = value.rsplit(".", 2)[0]  # itsdangerous: payload.timestamp.signature
+        return self.session_class(serializer.load_payload(payload.encode()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed_at(serializer, cookie: str) -> int:
+    """When a session cookie with a good signature was signed; BadSignature otherwise (not
+    kept: a bad cookie is checked each time). A browser sends the same cookie with every
+    request, and checking its signature (two HMACs) was half the cost of reading it."""
+    return int(serializer.loads(cookie, return_timestamp=True)[1].timestamp())
 
 
 class TemplateEnvironment(Environment):

@@ -2,7 +2,9 @@
 
 import gzip
 import re
+import time
 
+import flask
 import pytest
 
 import app as app_module
@@ -36,6 +38,28 @@ def test_headers_a_response_already_has_are_not_doubled(app):
     assert [v.strip() for v in headers["Vary"].split(",")] == ["Cookie", "HX-Request"]
     assert app_module.add_vary(headers, "hx-request") is None and headers["Vary"] == "Cookie, HX-Request"
 
+
+def test_session_cookie_signature_and_age_are_checked_for_a_cookie_seen_before(app, monkeypatch):
+    """A cookie's good signature is remembered (a browser sends the same cookie with every
+    request); a forged one never opens a session, an old one stops working when it
+    outlives the session lifetime, and no request sees another's changes."""
+    def opened(cookie):
+        with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+            return app.session_interface.open_session(app, flask.request)
+
+    cookie = app.session_interface.get_signing_serializer(app).dumps({"pending": {"stage": "otp"}})
+    first = opened(cookie)
+    assert first == {"pending": {"stage": "otp"}}
+    first["pending"]["stage"] = "mfa_setup"  # changed in place by one request...
+    assert opened(cookie) == {"pending": {"stage": "otp"}}  # ...not by the next one
+    payload, timestamp, signature = cookie.rsplit(".", 2)
+    for forged in (f"{payload}.{timestamp}.{signature[:-3]}abc", f"{payload[:-3]}abc.{timestamp}.{signature}",
+                   f"{payload}.{timestamp}", "junk"):
+        assert opened(forged) == {}
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + lifetime + 5)
+    assert opened(cookie) == {}
 
 def test_no_inline_script_or_style_in_pages(client, employee):
     pages = [client.get("/login").get_data(as_text=True)]
