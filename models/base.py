@@ -1,13 +1,20 @@
 """The database: the connection pool behind every model, and the keyed hash for values
 that are checked but never read back."""
 
+import functools
 from pathlib import Path
 
 from peewee import (
     SQL,
+    AutoField,
+    BigIntegerField,
+    CharField,
     DatabaseProxy,
+    ForeignKeyField,
+    IntegerField,
     Model,
     Select,
+    TextField,
     fn,
 )
 from playhouse.db_url import connect
@@ -85,10 +92,29 @@ def instances_from_row(row, models_selected) -> list:
             continue
         # Filled in directly: setting each field through its descriptor cost more than the query.
         instance = model(__no_default__=1)
-        instance.__data__ = {f.name: f.python_value(v) for f, v in zip(fields, raw, strict=True)}
+        instance.__data__ = {name: value if type(value) is ready else convert(value)
+                             for (name, convert, ready), value in zip(_readers(model), raw, strict=True)}
         instance._dirty.clear()
         loaded.append(instance)
     return loaded
+
+
+# Fields whose values come from both drivers as the very object python_value would make
+# (text as str, integers as int): for them the call is skipped. Exact types only, so a
+# field class with a python_value of its own always gets it.
+_READY_AS = {CharField: str, TextField: str, IntegerField: int, BigIntegerField: int, AutoField: int}
+
+
+@functools.cache
+def _readers(model) -> tuple:
+    """(name, python_value, the type a value needs no conversion in) of each field of `model`."""
+    readers = []
+    for field in model._meta.sorted_fields:
+        ready = _READY_AS.get(type(field))
+        if type(field) is ForeignKeyField:
+            ready = _READY_AS.get(type(field.rel_field))
+        readers.append((field.name, field.python_value, ready))
+    return tuple(readers)
 
 
 class BaseModel(Model):

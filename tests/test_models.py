@@ -254,3 +254,21 @@ def test_account_signing_in_loads_the_employee_and_makes_a_missing_account(db):
     assert again.id == first.id and again.employee.id == employee.id
     assert again.password_hash is None and again.must_change_password and again.created_at == first.created_at
     assert not again.is_dirty() and not again.employee.is_dirty()
+
+
+def test_rows_read_in_one_query_hold_what_the_query_builder_would(db):
+    """The session, account and employee read together for every signed-in page (some
+    values converted, text and integers taken as they come) equal the same rows read
+    through peewee's own get(): same values, same Python types."""
+    employee = make_employee()
+    account = models.Account.signing_in(NIP)
+    account.save()
+    record = models.SessionRecord.start(account, ip="10.0.0.9", user_agent="uji")
+    resumed, _ = models.SessionRecord.resume(record.token, idle=timedelta(hours=1), lifetime=timedelta(hours=8))
+    pairs = [(resumed, models.SessionRecord.get_by_id(record.id)),
+             (resumed.account, models.Account.get_by_id(account.id)),
+             (resumed.account.employee, models.Employee.get_by_id(employee.id))]
+    for loaded, expected in pairs:
+        for name in type(expected)._meta.fields:
+            value, wanted = loaded.__data__.get(name), expected.__data__.get(name)
+            assert (value, type(value)) == (wanted, type(wanted)), f"{type(expected).__name__}.{name}"
