@@ -463,8 +463,8 @@ def test_signing_out_of_the_portal_tells_the_app_by_back_channel(app, client, en
         assert token.claims["sid"] == claims["sid"] and token.claims["sub"] == claims["sub"]
         assert token.claims["aud"] == client_id and "http://schemas.openid.net/event/backchannel-logout" \
             in token.claims["events"] and "nonce" not in token.claims
-        with models.db.connection_context():
-            assert models.Message.get(models.Message.channel == "backchannel").status == "sent"
+        with models.db.connection_context():  # marked sent once the app's answer is read
+            assert wait_for(lambda: models.Message.get(models.Message.channel == "backchannel").status == "sent")
     finally:
         receiver.stop()
 
