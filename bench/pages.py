@@ -63,6 +63,14 @@ def rate(port: int, path: str, cookie: str = "") -> float:
     return per_second
 
 
+def best_round(portal_port: int, bare_port: int, path: str, cookie: str = "") -> tuple[float, float]:
+    """(portal's rate, bare page's rate) of the round, out of ROUNDS, with the best ratio:
+    the two measured turn about, after one warm-up of `path`."""
+    rate(portal_port, path, cookie)  # warm up
+    return max(((rate(portal_port, path, cookie), rate(bare_port, "/")) for _ in range(ROUNDS)),
+               key=lambda pair: pair[0] / pair[1])
+
+
 def main() -> int:
     results = harness.Results(f"Pages against a bare Flask page on the same waitress ({USERS} connections)")
     with tempfile.TemporaryDirectory() as folder:
@@ -71,9 +79,7 @@ def main() -> int:
                 harness.Server(["bench/bare_app.py"]) as bare:
             for path in ANONYMOUS + SIGNED_IN:
                 signed_in = path in SIGNED_IN
-                rate(portal.port, path, cookie if signed_in else "")  # warm up
-                best = max(((rate(portal.port, path, cookie if signed_in else ""), rate(bare.port, "/"))
-                            for _ in range(ROUNDS)), key=lambda pair: pair[0] / pair[1])
+                best = best_round(portal.port, bare.port, path, cookie if signed_in else "")
                 target = 0.25 if signed_in else 0.35
                 results.add(f"{path} ≥ {target}× bare", f"{best[0] / best[1]:.2f}× ({best[0]:.0f}/s)",
                             f"bare page {best[1]:.0f}/s", best[0] / best[1] >= target)
@@ -88,14 +94,10 @@ def main() -> int:
 def measure_floors(url: str, cookie: str) -> dict:
     """bench/floor_app.py's bare page, anonymous and signed in, against the bare Flask page:
     the most any page of the portal could reach."""
-    floors = {}
     with harness.Server(["bench/floor_app.py"], {"ASN_DATABASE_URL": url}) as portal, \
             harness.Server(["bench/bare_app.py"]) as bare:
-        for path, session in (("/bench/floor", ""), ("/bench/floor-signed-in", cookie)):
-            rate(portal.port, path, session)  # warm up
-            floors[path] = max(((rate(portal.port, path, session), rate(bare.port, "/")) for _ in range(ROUNDS)),
-                               key=lambda pair: pair[0] / pair[1])
-    return floors
+        return {path: best_round(portal.port, bare.port, path, session)
+                for path, session in (("/bench/floor", ""), ("/bench/floor-signed-in", cookie))}
 
 
 if __name__ == "__main__":
