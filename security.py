@@ -244,12 +244,14 @@ DEFAULT_ARGON2_COST = (2, 19456, 1)
 # They run on every CPU the process was given, also when the server keeps its own threads
 # on one (serving.keep_on_one_cpu): argon2 runs outside Python's lock, one hash per core.
 HASHES_AT_ONCE = os.cpu_count() or 2
-_EVERY_CPU = os.sched_getaffinity(0) if hasattr(os, "sched_setaffinity") else None
+# The CPUs this process was given, read when it starts, before serving.keep_on_one_cpu
+# narrows them (empty where the system can't tell or can't choose).
+CPUS_GIVEN = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
 
 
 def _on_every_cpu():
-    if _EVERY_CPU:
-        os.sched_setaffinity(0, _EVERY_CPU)
+    if CPUS_GIVEN:
+        os.sched_setaffinity(0, CPUS_GIVEN)
 
 
 _hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="argon2", initializer=_on_every_cpu)

@@ -10,7 +10,7 @@ import time
 from flask import g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from security import now
+from security import CPUS_GIVEN, now  # CPUS_GIVEN: read once at start, shared with the hashing threads
 
 access_log = logging.getLogger("portal.access")
 
@@ -45,11 +45,6 @@ def waitress_options(config) -> dict:
                        trusted_proxy_count=config["TRUSTED_PROXY_COUNT"],
                        trusted_proxy_headers=PROXY_HEADERS)
     return options
-
-
-# The CPUs this process was given, before keep_on_one_cpu narrows them (empty where the
-# system can't tell or can't choose).
-CPUS_GIVEN = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
 
 
 def keep_on_one_cpu(setting) -> int | None:
