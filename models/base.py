@@ -85,15 +85,15 @@ def instances_from_row(row, models_selected) -> list:
     columns are all NULL (an outer join that found nothing)."""
     values, loaded = iter(row), []
     for model in models_selected:
-        fields = model._meta.sorted_fields
-        raw = [next(values) for _ in fields]
+        readers = _readers(model)
+        raw = [next(values) for _ in readers]
         if all(value is None for value in raw):
             loaded.append(None)
             continue
         # Filled in directly: setting each field through its descriptor cost more than the query.
         instance = model(__no_default__=1)
         instance.__data__ = {name: value if type(value) is ready else convert(value)
-                             for (name, convert, ready), value in zip(_readers(model), raw, strict=True)}
+                             for (name, convert, ready), value in zip(readers, raw, strict=True)}
         instance._dirty.clear()
         loaded.append(instance)
     return loaded
